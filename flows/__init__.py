@@ -1,0 +1,1 @@
+"""Orchestration: Prefect flows and tasks, the service, and the command line."""

@@ -1,0 +1,29 @@
+"""Process set-up shared by the command line and the served flows: home folder, Prefect settings, logging."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from transforms.layout import Layout
+
+LOGGING_CONFIG = Path(__file__).with_name("logging.yml")
+
+
+def home() -> Path:
+    """WARMLINE_HOME, default: the current directory (contract, section 2)."""
+    return Path(os.environ.get("WARMLINE_HOME") or os.getcwd()).resolve()
+
+
+def configure_prefect(layout: Layout) -> Path:
+    """Send Prefect's log lines to data/logs/warmline.log and quiet its server; call before importing prefect."""
+    layout.logs.mkdir(parents=True, exist_ok=True)
+    log_file = layout.logs / "warmline.log"
+    os.environ.setdefault("PREFECT_LOGGING_SETTINGS_PATH", str(LOGGING_CONFIG))
+    os.environ["PREFECT_LOGGING_HANDLERS_FILE_FILENAME"] = str(log_file)
+    # A small machine needs more than the default 20 s to start Prefect's temporary server.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "100")
+    return log_file

@@ -1,0 +1,48 @@
+"""The folders of a warmline home (contract, section 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# The reference data shipped with warmline (Shaoguan), copied into a new home by `warmline init`.
+SHIPPED_REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything lives under one WARMLINE_HOME."""
+
+    home: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "data" / "raw" / "inbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.home / "data" / "raw" / "archive"
+
+    @property
+    def rejected(self) -> Path:
+        return self.home / "data" / "raw" / "rejected"
+
+    @property
+    def reference(self) -> Path:
+        return self.home / "data" / "reference"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "data" / "warehouse" / "warmline.duckdb"
+
+    @property
+    def bulletins(self) -> Path:
+        return self.home / "data" / "bulletins"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "data" / "logs"
+
+    def folders(self) -> tuple[Path, ...]:
+        return (self.inbox, self.archive, self.rejected, self.reference, self.warehouse.parent,
+                self.bulletins, self.logs)

@@ -1,0 +1,121 @@
+"""Reference data: reporting units, the indicator catalogue, item types and campaign settings."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from transforms.figures import normalise_text
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    level: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str
+    headline: bool
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ItemType:
+    name: str
+    unit: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str
+    city: str
+    city_code: str
+    start_date: dt.date
+    end_date: dt.date
+    timezone: ZoneInfo
+    daily_deadline: dt.time
+    rollup_cron: str
+    expected_units: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Everything in data/reference/, loaded once per run."""
+
+    units: tuple[Unit, ...]
+    indicators: tuple[Indicator, ...]
+    item_types: tuple[ItemType, ...]
+    campaign: Campaign
+    _unit_by_alias: dict[str, Unit] = field(default_factory=dict, repr=False, compare=False)
+
+    def unit(self, code: str) -> Unit:
+        return next(u for u in self.units if u.code == code)
+
+    def find_unit(self, text: str) -> Unit | None:
+        """The unit a sender's name or alias refers to, or None."""
+        key = normalise_text(text)
+        if key in self._unit_by_alias:
+            return self._unit_by_alias[key]
+        # "韶关市浈江区民政局（盖章）": the longest alias contained in the text wins.
+        hits = [(len(alias), unit) for alias, unit in self._unit_by_alias.items() if alias and alias in key]
+        return max(hits, key=lambda hit: hit[0])[1] if hits else None
+
+    @property
+    def headline_codes(self) -> tuple[str, ...]:
+        return tuple(i.code for i in self.indicators if i.headline)
+
+
+def _aliases(text: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in text.split("|") if a.strip())
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_reference(folder: Path) -> Reference:
+    """Read units.csv, indicators.csv, item_types.csv and campaign.toml from `folder`."""
+    units = tuple(
+        Unit(r["unit_code"].strip(), r["unit_name"].strip(), r["level"].strip(), _aliases(r["aliases"]))
+        for r in _read_csv(folder / "units.csv")
+    )
+    indicators = tuple(
+        Indicator(r["code"].strip(), r["name_zh"].strip(), r["name_en"].strip(), r["unit"].strip(),
+                  r["headline"].strip() == "1", _aliases(r["aliases"]))
+        for r in _read_csv(folder / "indicators.csv")
+    )
+    item_types = tuple(
+        ItemType(r["item_type"].strip(), r["unit"].strip(), _aliases(r["aliases"]))
+        for r in _read_csv(folder / "item_types.csv")
+    )
+    with (folder / "campaign.toml").open("rb") as fh:
+        c = tomllib.load(fh)["campaign"]
+    hour, minute = (int(p) for p in str(c.get("daily_deadline", "17:00")).split(":"))
+    campaign = Campaign(
+        name=c["name"], city=c["city"], city_code=str(c["city_code"]),
+        start_date=c["start_date"], end_date=c["end_date"], timezone=ZoneInfo(c.get("timezone", "Asia/Shanghai")),
+        daily_deadline=dt.time(hour, minute), rollup_cron=c.get("rollup_cron", "0 18 * * *"),
+        expected_units=tuple(str(u) for u in c["expected_units"]),
+    )
+    by_alias: dict[str, Unit] = {}
+    for unit in units:
+        for alias in (unit.name, unit.code, *unit.aliases):
+            by_alias.setdefault(normalise_text(alias), unit)
+    known = {u.code for u in units}
+    unknown = [u for u in campaign.expected_units if u not in known]
+    if unknown:
+        raise ValueError(f"campaign.toml expects units not in units.csv: {', '.join(unknown)}")
+    return Reference(units, indicators, item_types, campaign, by_alias)

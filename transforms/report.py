@@ -1,0 +1,55 @@
+"""The rejection report a county clerk reads: every problem at once, located, with what to write instead."""
+
+from __future__ import annotations
+
+from transforms.load import Outcome
+from transforms.reference import Reference
+from transforms.submission import ERROR, Issue
+
+
+def issue_line(issue: Issue) -> str:
+    """'统计表!D7 “-5”: 中文说明 — English explanation' (the place is left out when there is none)."""
+    place = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else (issue.sheet or "")
+    found = f" “{issue.raw_text}”" if issue.raw_text and issue.cell else ""
+    prefix = f"{place}{found}: " if place else ""
+    return f"{prefix}{issue.message_zh} — {issue.message_en}"
+
+
+def one_line_reason(issues: list[Issue]) -> str:
+    """The reason stored with a rejected submission: the first error and how many there are."""
+    errors = [i for i in issues if i.severity == ERROR]
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return issue_line(errors[0]) + more if errors else ""
+
+
+def rejection_report(outcome: Outcome, ref: Reference) -> str:
+    """The text of data/raw/rejected/<file>.<id>.txt."""
+    r = outcome.receipt
+    tz = ref.campaign.timezone
+    unit = ref.unit(outcome.unit_code).name + f" ({outcome.unit_code})" if outcome.unit_code else "未识别 not recognised"
+    day = outcome.as_of_date.isoformat() if outcome.as_of_date else "未识别 not recognised"
+    errors = [i for i in outcome.issues if i.severity == ERROR]
+    warnings = [i for i in outcome.issues if i.severity != ERROR]
+    lines = [
+        "文件被退回，未计入统计 / File rejected: nothing in it was counted",
+        "",
+        f"文件 File:              {r.file_name}",
+        f"收到时间 Received:      {r.received_at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})",
+        f"编号 Submission:        {r.submission_id}",
+        f"填报单位 Unit:          {unit}",
+        f"统计截止日期 As of:     {day}",
+        "",
+        f"共 {len(errors)} 处问题，请全部改正后重新提交 / {len(errors)} problem(s): "
+        "fix them all and send the whole file again.",
+        "",
+    ]
+    for n, issue in enumerate(errors, 1):
+        place = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else (issue.sheet or "整个文件 whole file")
+        found = f" “{issue.raw_text}”" if issue.raw_text else ""
+        lines += [f"{n}. {place}{found}  [{issue.rule}]", f"   {issue.message_zh}", f"   {issue.message_en}", ""]
+    if warnings:
+        lines += ["另有提示（不影响受理）/ Also noted (not a reason for rejection):", ""]
+        lines += [f"- {issue_line(w)}" for w in warnings]
+        lines.append("")
+    lines.append(f"原文件已存档 / The original is archived as {r.archive_path}")
+    return "\n".join(lines) + "\n"

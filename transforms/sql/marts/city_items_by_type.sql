@@ -1,0 +1,23 @@
+-- City-wide relief items issued per item type and day (only what units reported by type).
+with
+
+typed as (select * from marts.unit_day_figures where indicator = 'items_issued' and item_type is not null),
+
+final as (
+    select
+        as_of_date,
+        item_type,
+        sum(value) as value,
+        case
+            when bool_or(qualifier = 'approx') then 'approx'
+            when bool_or(qualifier = 'at_least') then 'at_least'
+            when count(value) > 0 then 'exact'
+            else 'unspecified'
+        end as qualifier,
+        sum(parts_unspecified) as parts_unspecified,
+        count(distinct unit_code) as units_with_figure
+    from typed
+    group by as_of_date, item_type
+)
+
+select * from final order by as_of_date, item_type

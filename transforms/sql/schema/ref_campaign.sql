@@ -1,0 +1,8 @@
+CREATE OR REPLACE TABLE ref.campaign (
+    name            VARCHAR NOT NULL,
+    city            VARCHAR NOT NULL,
+    start_date      DATE NOT NULL,
+    end_date        DATE NOT NULL,
+    timezone        VARCHAR NOT NULL,
+    daily_deadline  TIME NOT NULL
+);

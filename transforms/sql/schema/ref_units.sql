@@ -1,0 +1,7 @@
+CREATE OR REPLACE TABLE ref.units (
+    unit_code  VARCHAR PRIMARY KEY,
+    unit_name  VARCHAR NOT NULL,
+    level      VARCHAR NOT NULL,
+    expected   BOOLEAN NOT NULL,   -- expected to report every day of the campaign
+    position   INTEGER NOT NULL
+);

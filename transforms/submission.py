@@ -1,0 +1,304 @@
+"""Turn the sheets of one submitted file into its sender, its as-of date and every figure cell it holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from transforms.figures import Figure, FigureError, FigureProblem, normalise_text, parse_figure
+from transforms.headers import HeaderCatalogue, HeaderMatch
+from transforms.reference import Reference
+from transforms.workbook import Sheet, cell_ref
+
+ERROR, WARNING = "error", "warning"
+PART, TOTAL, SUBTOTAL = "part", "total", "subtotal"
+
+_UNIT_KEYS = ("填报单位", "报送单位", "填表单位", "单位名称")
+_DATE_KEYS = ("统计截止日期", "统计截至日期", "截止日期", "截至日期", "统计日期", "数据截至", "截止时间", "截至", "截止")
+_NOTE_KEYS = ("填表说明", "填表人", "审核人", "备注", "联系电话", "负责人", "说明", "注：", "注:")
+_LABEL_HEADERS = ("镇", "街道", "乡镇", "单位", "地区", "区域", "名称", "项目", "序号")
+_FULL_DATE = re.compile(r"(20\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
+_COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
+_MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_HEADER_SEARCH_ROWS = 30
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a submission, located and explained for the clerk (Chinese first) and in English."""
+
+    rule: str
+    severity: str
+    message_zh: str
+    message_en: str
+    sheet: str | None = None
+    cell: str | None = None
+    raw_text: str | None = None
+
+
+@dataclass(frozen=True)
+class CellFigure:
+    """A figure cell as read: where it is, what it counts, and its parsed value or the problem with it."""
+
+    sheet: str
+    cell: str
+    row: int  # the Excel row number, 1-based
+    row_label: str
+    row_role: str
+    indicator: str
+    item_type: str | None
+    raw_text: str
+    figure: Figure | None
+    problem: FigureProblem | None = None
+
+
+@dataclass
+class ParsedSubmission:
+    """What one file says: sender, as-of date (each with where it was read), figure cells and issues."""
+
+    unit_code: str | None = None
+    as_of_date: dt.date | None = None
+    unit_source: str | None = None
+    date_source: str | None = None
+    cells: list[CellFigure] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def parse_date(value: object, campaign_start: dt.date, campaign_end: dt.date) -> dt.date | None:
+    """A date as officials write it; '12月20日' takes the campaign year that puts it inside the campaign."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if value is None:
+        return None
+    text = normalise_text(str(value))
+    for pattern in (_FULL_DATE, _COMPACT_DATE):
+        match = pattern.search(text)
+        if match:
+            try:
+                return dt.date(*(int(g) for g in match.groups()))
+            except ValueError:
+                return None
+    match = _MONTH_DAY.search(text)
+    if match:
+        month, day = int(match.group(1)), int(match.group(2))
+        for year in range(campaign_start.year, campaign_end.year + 1):
+            try:
+                candidate = dt.date(year, month, day)
+            except ValueError:
+                return None
+            if campaign_start <= candidate <= campaign_end:
+                return candidate
+        try:
+            return dt.date(campaign_start.year, month, day)
+        except ValueError:
+            return None
+    return None
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _value_after_key(sheet: Sheet, r: int, c: int, key: str) -> tuple[object, str] | None:
+    """The value of a meta line: the rest of the cell after '填报单位：', else the next filled cell to the right."""
+    text = _text(sheet.cell(r, c))
+    rest = text[text.find(key) + len(key):].lstrip(" :：\t")
+    if rest.strip():
+        return rest, cell_ref(r, c)
+    for cc in range(c + 1, len(sheet.rows[r])):
+        if sheet.cell(r, cc) is not None and _text(sheet.cell(r, cc)).strip():
+            return sheet.cell(r, cc), cell_ref(r, cc)
+    return None
+
+
+def _is_note(label: str) -> bool:
+    return any(label.startswith(k) for k in _NOTE_KEYS)
+
+
+def _row_role(label: str) -> str:
+    if "小计" in label:
+        return SUBTOTAL
+    if "合计" in label or "总计" in label or label in ("全区", "全县", "全市", "总数"):
+        return TOTAL
+    return PART
+
+
+class SubmissionParser:
+    """Parses the sheets of one file against the reference data; one instance serves many files."""
+
+    def __init__(self, ref: Reference):
+        self.ref = ref
+        self.headers = HeaderCatalogue(ref)
+
+    def parse(self, sheets: list[Sheet], file_name: str) -> ParsedSubmission:
+        out = ParsedSubmission()
+        units: list[tuple[str, str, str]] = []  # (unit_code, raw text, where)
+        dates: list[tuple[dt.date, str, str]] = []
+        for sheet in sheets:
+            header_row = self._find_header_row(sheet)
+            self._read_meta(sheet, header_row, units, dates, out)
+            if header_row is not None:
+                out.cells.extend(self._read_wide(sheet, header_row, out))
+        self._read_file_name(file_name, units, dates, out)
+        out.unit_code, out.unit_source = self._settle("unit", units, out)
+        out.as_of_date, out.date_source = self._settle("date", dates, out)
+        return out
+
+    # -- where the header is ------------------------------------------------------------------
+    def _header_matches(self, sheet: Sheet, r: int) -> dict[int, HeaderMatch]:
+        group_row = sheet.rows[r - 1] if r > 0 else []
+        groups = _forward_fill_merged(sheet, r - 1) if r > 0 else {}
+        matches = {}
+        for c, value in enumerate(sheet.rows[r]):
+            if value is None:
+                continue
+            group = groups.get(c, group_row[c] if c < len(group_row) else None)
+            match = self.headers.match(group, value) if group is not None else self.headers.match(value)
+            if match:
+                matches[c] = match
+        return matches
+
+    def _find_header_row(self, sheet: Sheet) -> int | None:
+        best, best_count = None, 0
+        for r in range(min(len(sheet.rows), _HEADER_SEARCH_ROWS)):
+            count = len(self._header_matches(sheet, r))
+            if count > best_count:
+                best, best_count = r, count
+        return best
+
+    # -- meta lines: sender and date ------------------------------------------------------------
+    def _read_meta(self, sheet: Sheet, header_row: int | None, units: list, dates: list, out: ParsedSubmission) -> None:
+        campaign = self.ref.campaign
+        last = header_row if header_row is not None else min(len(sheet.rows), _HEADER_SEARCH_ROWS)
+        for r in range(last):
+            for c, value in enumerate(sheet.rows[r]):
+                text = normalise_text(_text(value))
+                if not text:
+                    continue
+                unit_key = next((k for k in _UNIT_KEYS if k in text), None)
+                if unit_key:
+                    found = _value_after_key(sheet, r, c, unit_key)
+                    if found:
+                        raw, where = found
+                        unit = self.ref.find_unit(_text(raw))
+                        if unit:
+                            units.append((unit.code, _text(raw), f"{sheet.name}!{where}"))
+                        else:
+                            out.issues.append(Issue(
+                                "unknown-unit", ERROR,
+                                f"填报单位“{_text(raw)}”不在单位名录中，请填写单位全称（如“浈江区民政局”）",
+                                f"the reporting unit '{_text(raw)}' is not in the list of units — write its full name (e.g. 浈江区民政局)",
+                                sheet.name, where, _text(raw)))
+                    continue
+                date_key = next((k for k in _DATE_KEYS if k in text), None)
+                if date_key:
+                    found = _value_after_key(sheet, r, c, date_key)
+                    if found:
+                        raw, where = found
+                        day = parse_date(raw, campaign.start_date, campaign.end_date)
+                        if day:
+                            dates.append((day, _text(raw), f"{sheet.name}!{where}"))
+                        else:
+                            out.issues.append(Issue(
+                                "bad-date", ERROR,
+                                f"统计截止日期“{_text(raw)}”无法识别，请写成 2023-12-20 或 2023年12月20日",
+                                f"the as-of date '{_text(raw)}' cannot be read — write it as 2023-12-20 or 2023年12月20日",
+                                sheet.name, where, _text(raw)))
+
+    def _read_file_name(self, file_name: str, units: list, dates: list, out: ParsedSubmission) -> None:
+        stem = Path(file_name).stem
+        if not units:
+            unit = self.ref.find_unit(stem)
+            if unit:
+                units.append((unit.code, stem, "文件名 file name"))
+        if not dates:
+            day = parse_date(stem, self.ref.campaign.start_date, self.ref.campaign.end_date)
+            if day:
+                dates.append((day, stem, "文件名 file name"))
+
+    def _settle(self, what: str, found: list, out: ParsedSubmission) -> tuple[object, str | None]:
+        """One value from all sources, or an issue: sources that disagree are a rejection, never a guess."""
+        values = {v for v, _, _ in found}
+        if len(values) == 1:
+            return found[0][0], found[0][2]
+        if len(values) > 1:
+            listing = "; ".join(f"{where} “{raw}”" for _, raw, where in found)
+            zh_what, en_what = ("填报单位", "reporting unit") if what == "unit" else ("统计截止日期", "as-of date")
+            out.issues.append(Issue(
+                f"conflicting-{what}", ERROR,
+                f"{zh_what}前后不一致（{listing}），请统一为同一{zh_what}",
+                f"the file gives different {en_what}s ({listing}) — make them agree",
+                raw_text=listing))
+        return None, None
+
+    # -- figures ---------------------------------------------------------------------------------
+    def _label_column(self, sheet: Sheet, header_row: int, matches: dict[int, HeaderMatch]) -> int | None:
+        first_figure = min(matches)
+        for c in range(first_figure):
+            header = normalise_text(_text(sheet.cell(header_row, c)))
+            if header and any(k in header for k in _LABEL_HEADERS) and header != "序号":
+                return c
+        candidates = [c for c in range(first_figure) if normalise_text(_text(sheet.cell(header_row, c))) != "序号"]
+        return candidates[0] if candidates else None
+
+    def _read_wide(self, sheet: Sheet, header_row: int, out: ParsedSubmission) -> list[CellFigure]:
+        matches = self._header_matches(sheet, header_row)
+        self._warn_unknown_headers(sheet, header_row, matches, out)
+        label_col = self._label_column(sheet, header_row, matches)
+        cells = []
+        for r in range(header_row + 1, len(sheet.rows)):
+            label = normalise_text(_text(sheet.cell(r, label_col))) if label_col is not None else ""
+            first = next((normalise_text(_text(v)) for v in sheet.rows[r] if v is not None and _text(v).strip()), "")
+            if _is_note(first):
+                break
+            for c, match in matches.items():
+                raw = sheet.cell(r, c)
+                if raw is None:
+                    continue
+                cells.append(self._cell(sheet, r, c, label or f"第{r + 1}行", _row_role(label), match, raw))
+        return cells
+
+    def _cell(self, sheet: Sheet, r: int, c: int, label: str, role: str, match: HeaderMatch, raw: object) -> CellFigure:
+        try:
+            figure, problem = parse_figure(raw, match.scale), None
+        except FigureError as exc:
+            figure, problem = None, exc.problem
+        return CellFigure(sheet.name, cell_ref(r, c), r + 1, label, role, match.indicator, match.item_type,
+                          _text(raw), figure, problem)
+
+    def _warn_unknown_headers(self, sheet: Sheet, header_row: int, matches: dict[int, HeaderMatch],
+                              out: ParsedSubmission) -> None:
+        label_col = self._label_column(sheet, header_row, matches)
+        for c, value in enumerate(sheet.rows[header_row]):
+            text = normalise_text(_text(value))
+            if c in matches or c == label_col or not text or text == "序号":
+                continue
+            out.issues.append(Issue(
+                "unknown-header", WARNING,
+                f"表头“{_text(value)}”不是已知指标，该列未导入；如需导入请使用标准表头或在指标目录中添加别名",
+                f"the header '{_text(value)}' matches no indicator and was not loaded — use a standard header or add an alias to indicators.csv",
+                sheet.name, cell_ref(header_row, c), _text(value)))
+
+
+def _forward_fill_merged(sheet: Sheet, r: int) -> dict[int, object]:
+    """Group headers of row r: a merged cell's value spread over every column it covers."""
+    filled: dict[int, object] = {}
+    for (r0, c0), (r1, c1) in sheet.merged:
+        if r0 <= r <= r1:
+            value = sheet.cell(r0, c0)
+            for c in range(c0, c1 + 1):
+                filled[c] = value
+    return filled
+
+
+def figure_value(figure: Figure | None) -> Decimal | None:
+    return figure.value if figure else None

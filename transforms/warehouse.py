@@ -1,0 +1,91 @@
+"""The DuckDB warehouse: opening it safely, its tables, reference data and the marts views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import duckdb
+
+from transforms.reference import Reference
+
+SQL_DIR = Path(__file__).parent / "sql"
+SCHEMA_DIR = SQL_DIR / "schema"
+MARTS_DIR = SQL_DIR / "marts"
+QUERIES_DIR = SQL_DIR / "queries"
+# Views in dependency order; each is transforms/sql/marts/<name>.sql.
+MARTS = ("days", "unit_day", "unit_day_figures", "unit_latest", "city_totals", "city_items_by_type", "headline")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse for writing and did not let go in time."""
+
+
+def connect(path: Path, read_only: bool = False, wait_seconds: float = 60.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting while another process holds its lock (DuckDB itself does not wait)."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if "lock" in str(exc).lower():
+                    raise WarehouseBusy(
+                        f"the warehouse {path} is in use by another process (waited {wait_seconds:.0f} s); "
+                        "wait for the other warmline command to finish and try again") from exc
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def sql(name: str) -> str:
+    """The text of transforms/sql/queries/<name>.sql."""
+    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and raw tables if missing; safe to run on every start."""
+    for path in sorted(SCHEMA_DIR.glob("*.sql")):
+        if not path.name.startswith("ref_"):
+            con.execute(path.read_text(encoding="utf-8"))
+
+
+def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
+    """Replace the ref.* tables with data/reference/ as it is now, so an edit there takes effect."""
+    for path in sorted(SCHEMA_DIR.glob("ref_*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+    expected = set(ref.campaign.expected_units)
+    con.executemany("INSERT INTO ref.units VALUES (?, ?, ?, ?, ?)",
+                    [(u.code, u.name, u.level, u.code in expected, i) for i, u in enumerate(ref.units)])
+    con.executemany("INSERT INTO ref.indicators VALUES (?, ?, ?, ?, ?, ?)",
+                    [(i.code, i.name_zh, i.name_en, i.unit, i.headline, n) for n, i in enumerate(ref.indicators)])
+    c = ref.campaign
+    con.execute("INSERT INTO ref.campaign VALUES (?, ?, ?, ?, ?, ?)",
+                [c.name, c.city, c.start_date, c.end_date, str(c.timezone), c.daily_deadline])
+
+
+def build_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the marts views from their .sql files."""
+    for name in MARTS:
+        body = (MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+        con.execute(f"CREATE OR REPLACE VIEW marts.{name} AS\n{body}")
+
+
+def prepare(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
+    """Everything a run needs before it reads or writes: tables, reference data, views."""
+    con.execute("BEGIN")
+    try:
+        ensure_schema(con)
+        refresh_reference(con, ref)
+        build_marts(con)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def record_rollup_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    """Remember that the daily flow computed `day`, so the marts' calendar reaches it."""
+    con.execute("INSERT OR REPLACE INTO raw.rollup_days VALUES (?, now())", [day])
