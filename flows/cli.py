@@ -154,10 +154,11 @@ def _start_prefect(layout: Layout):
 
 def _outcome_table(outcomes: list[dict]) -> Table:
     table = Table(title="Files ingested", title_justify="left")
-    for column in ("file", "submission", "unit", "as of", "status", "reason / report"):
-        table.add_column(column)
+    for column in ("file", "submission", "unit", "as of", "status"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold")
     for o in outcomes:
-        note = o["report_path"] or o["reason"] or (f"{o['warnings']} warning(s)" if o["warnings"] else "")
+        note = o["reason"] or (f"{o['warnings']} warning(s)" if o["warnings"] else "")
         table.add_row(o["file_name"], o["submission_id"], o["unit_code"] or "?", o["as_of_date"] or "?",
                       o["status"], note)
     return table
@@ -208,7 +209,8 @@ def _print_summary(summary, ref: Reference) -> None:
     for u in summary.units:
         units.add_row(u["unit_name"], u["unit_code"], STATUS_WORDS[u["day_status"]],
                       str(u["report_date"] or "—"),
-                      *(figure_text(u[c], u[f"{c}_qualifier"]) for c, _, _ in HEADLINE_LABELS))
+                      *(figure_text(u[c], u[f"{c}_qualifier"], u.get(f"{c}_unspecified") or 0)
+                        for c, _, _ in HEADLINE_LABELS))
     out.print(units)
     if summary.missing:
         out.print(f"{len(summary.missing)} units missing: " + ", ".join(u["unit_name"] for u in summary.missing))

@@ -215,21 +215,20 @@ class SubmissionParser:
                                 sheet.name, where, _text(raw)))
 
     def _read_file_name(self, file_name: str, units: list, dates: list, out: ParsedSubmission) -> None:
+        # Read even when the sheet says it too: a file name that disagrees with the sheet is a rejection.
         stem = Path(file_name).stem
-        if not units:
-            unit = self.ref.find_unit(stem)
-            if unit:
-                units.append((unit.code, stem, "文件名 file name"))
-        if not dates:
-            day = parse_date(stem, self.ref.campaign.start_date, self.ref.campaign.end_date)
-            if day:
-                dates.append((day, stem, "文件名 file name"))
+        unit = self.ref.find_unit(stem)
+        if unit:
+            units.append((unit.code, stem, "文件名 file name"))
+        day = parse_date(stem, self.ref.campaign.start_date, self.ref.campaign.end_date)
+        if day:
+            dates.append((day, stem, "文件名 file name"))
 
     def _settle(self, what: str, found: list, out: ParsedSubmission) -> tuple[object, str | None]:
         """One value from all sources, or an issue: sources that disagree are a rejection, never a guess."""
         values = {v for v, _, _ in found}
         if len(values) == 1:
-            return found[0][0], found[0][2]
+            return found[0][0], found[0][2]  # the first source read: the sheet before the file name
         if len(values) > 1:
             listing = "; ".join(f"{where} “{raw}”" for _, raw, where in found)
             zh_what, en_what = ("填报单位", "reporting unit") if what == "unit" else ("统计截止日期", "as-of date")

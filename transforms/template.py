@@ -55,6 +55,9 @@ def write_submission(target: Path, ref: Reference, unit_name: str = "", as_of: d
     """Write the standard workbook to `target`; blank when no rows are given."""
     target.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(str(target))
+    # A fixed creation time makes the same content the same bytes, so a re-sent file is seen as a duplicate.
+    created = dt.datetime.combine(as_of or ref.campaign.start_date, dt.time(0, 0))
+    workbook.set_properties({"created": created, "author": unit_name or "warmline", "title": SHEET_NAME})
     sheet = workbook.add_worksheet(SHEET_NAME)
     title = workbook.add_format({"bold": True, "font_size": 14, "align": "center"})
     header = workbook.add_format({"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter",

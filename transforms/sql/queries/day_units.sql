@@ -18,6 +18,7 @@ final as (
         max(figures.qualifier) filter (where figures.indicator = 'funds_disbursed') as funds_disbursed_qualifier,
         max(figures.value) filter (where figures.indicator = 'items_issued') as items_issued,
         max(figures.qualifier) filter (where figures.indicator = 'items_issued') as items_issued_qualifier,
+        max(figures.parts_unspecified) filter (where figures.indicator = 'items_issued') as items_issued_unspecified,
         max(figures.value) filter (where figures.indicator = 'patrols_run') as patrols_run,
         max(figures.qualifier) filter (where figures.indicator = 'patrols_run') as patrols_run_qualifier,
         any_value(unit_day.position) as position

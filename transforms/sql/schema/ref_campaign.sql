@@ -1,3 +1,4 @@
+-- The campaign's settings from data/reference/campaign.toml, refreshed on every run.
 CREATE OR REPLACE TABLE ref.campaign (
     name            VARCHAR NOT NULL,
     city            VARCHAR NOT NULL,

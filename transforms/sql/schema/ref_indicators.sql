@@ -1,3 +1,4 @@
+-- The indicator catalogue from data/reference/indicators.csv, refreshed on every run.
 CREATE OR REPLACE TABLE ref.indicators (
     indicator  VARCHAR PRIMARY KEY,
     name_zh    VARCHAR NOT NULL,

@@ -1,3 +1,4 @@
+-- Reporting units from data/reference/units.csv and whether campaign.toml expects them daily; refreshed on every run.
 CREATE OR REPLACE TABLE ref.units (
     unit_code  VARCHAR PRIMARY KEY,
     unit_name  VARCHAR NOT NULL,

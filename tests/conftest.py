@@ -1,0 +1,74 @@
+"""Shared fixtures: a warmline home in a temporary folder, the worked example loaded without Prefect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from transforms import warehouse
+from transforms.demo import DEMO_DATE, write_demo
+from transforms.ingest import Ingestor
+from transforms.layout import SHIPPED_REFERENCE, Layout
+from transforms.reference import Reference, load_reference
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_home(root: Path) -> Layout:
+    """A fresh home: folders and the shipped reference data, no warehouse yet."""
+    layout = Layout(root)
+    for folder in layout.folders():
+        folder.mkdir(parents=True, exist_ok=True)
+    for source in SHIPPED_REFERENCE.iterdir():
+        if source.is_file():
+            shutil.copyfile(source, layout.reference / source.name)
+    return layout
+
+
+@pytest.fixture(scope="session")
+def ref() -> Reference:
+    return load_reference(SHIPPED_REFERENCE)
+
+
+@pytest.fixture(scope="session")
+def validator(ref):
+    """Great Expectations costs seconds to start: one validator for the whole session."""
+    from transforms.validation import SubmissionValidator
+
+    return SubmissionValidator(ref)
+
+
+@pytest.fixture
+def home(tmp_path) -> Layout:
+    return make_home(tmp_path / "home")
+
+
+@pytest.fixture
+def ingestor(home, ref, validator) -> Ingestor:
+    return Ingestor(home, ref, validator)
+
+
+def ingest_inbox(ingestor: Ingestor, day: dt.date | None = None) -> list:
+    """Ingest everything in the inbox (oldest first) and build the marts, the way the daily flow does."""
+    layout = ingestor.layout
+    con = warehouse.connect(layout.warehouse)
+    try:
+        warehouse.prepare(con, ingestor.ref)
+        files = sorted(layout.inbox.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        outcomes = [ingestor.ingest(p, con) for p in files]
+        if day:
+            warehouse.record_rollup_day(con, day)
+        return outcomes
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def demo_home(home, ingestor) -> Layout:
+    """A home with the worked example ingested and 2023-12-20 computed."""
+    write_demo(home.inbox, ingestor.ref)
+    ingest_inbox(ingestor, DEMO_DATE)
+    return home

@@ -1,0 +1,126 @@
+"""The command line end to end: real processes in a temporary WARMLINE_HOME, figures read back from DuckDB."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO
+
+WARMLINE = str(Path(sys.executable).with_name("warmline"))
+
+
+@pytest.fixture(scope="module")
+def prefect_home(tmp_path_factory):
+    """One Prefect home for the module: its database is migrated once, not per command."""
+    return tmp_path_factory.mktemp("prefect")
+
+
+def warmline(home: Path, *args: str, prefect_home: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(WARMLINE_HOME=str(home), COLUMNS="200")
+    if prefect_home:
+        env["PREFECT_HOME"] = str(prefect_home)
+    return subprocess.run([WARMLINE, *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path, prefect_home):
+    home = tmp_path / "home"
+    home.mkdir()
+    assert warmline(home, "init").returncode == 0
+    demo = warmline(home, "demo")
+    assert demo.returncode == 0 and "wrote 6 submissions" in demo.stdout
+    run = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "  households visited: 24,684 户" in lines
+    assert "  funds disbursed: about 4,185,000 yuan (approx)" in lines
+    assert "  items issued: at least 5,584 (+1 unspecified) 件 (at_least)" in lines
+    assert "  patrols run: at least 371 次 (at_least)" in lines
+    assert "  units: 6 reporting, 0 carried forward, 6 missing" in lines
+    assert "6 units missing: 武江区, 曲江区, 仁化县, 乳源瑶族自治县, 新丰县, 乐昌市" in lines
+    assert "Files: 6 loaded, 0 superseded, 0 duplicate, 0 rejected" in lines
+    # Prefect's own log lines go to the log file, not over the user's table.
+    assert not re.search(r"\| (INFO|WARNING) +\|", run.stdout + run.stderr)
+    assert "Finished in state Completed" in (home / "data/logs/warmline.log").read_text(encoding="utf-8")
+
+    con = duckdb.connect(str(home / "data/warehouse/warmline.duckdb"), read_only=True)
+    try:
+        assert con.execute(
+            "SELECT households_visited, households_visited_qualifier, funds_disbursed, funds_disbursed_qualifier, "
+            "items_issued, items_issued_qualifier, patrols_run, patrols_run_qualifier, units_missing "
+            "FROM marts.headline WHERE as_of_date = DATE '2023-12-20'").fetchall() == [
+            (24684.0, "exact", 4185000.0, "approx", 5584.0, "at_least", 371.0, "at_least", 6)]
+        assert con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'loaded') FROM raw.submissions"
+                           ).fetchall() == [(6, 6)]
+    finally:
+        con.close()
+
+    again = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    assert again.returncode == 0
+    assert "No files were waiting in the inbox." in again.stdout
+    assert "  households visited: 24,684 户" in again.stdout.splitlines()
+
+
+def test_init_is_idempotent(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    first, second = warmline(home, "init"), warmline(home, "init")
+    assert first.returncode == second.returncode == 0
+    assert "already set up; nothing changed" in second.stdout
+    assert sorted(p.name for p in (home / "data/reference").iterdir()) == \
+        ["campaign.toml", "indicators.csv", "item_types.csv", "units.csv"]
+
+
+def test_commands_outside_a_home_fail_with_one_line_and_the_fix(tmp_path):
+    result = warmline(tmp_path, "demo")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {tmp_path} is not a warmline home (no data/reference/campaign.toml); "
+        "run `warmline init` first, or set WARMLINE_HOME"]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_date_is_one_line(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    warmline(home, "init")
+    result = warmline(home, "run", "--date", "20-12-2023")
+    assert (result.returncode, result.stderr.strip()) == (
+        1, "Error: --date '20-12-2023' is not a date; write it as YYYY-MM-DD, e.g. --date 2023-12-20")
+
+
+def test_template_writes_the_standard_workbook(tmp_path, ref):
+    from transforms.submission import SubmissionParser
+    from transforms.workbook import read_sheets
+
+    home = tmp_path / "home"
+    home.mkdir()
+    warmline(home, "init")
+    target = tmp_path / "t.xlsx"
+    result = warmline(home, "template", "--unit", "浈江", "-o", str(target))
+    assert result.returncode == 0 and result.stdout.strip() == f"wrote {target}"
+    sheets = read_sheets(target.read_bytes(), target.name)
+    rows = sheets[0].rows
+    assert rows[1][:2] == ["填报单位：", "浈江区"] and rows[2][0] == "统计截止日期："
+    assert rows[3][0] == "镇（街道）" and rows[3][1] == "走访慰问户数（户）"
+    assert "合计" in [r[0] for r in rows]
+    parsed = SubmissionParser(ref).parse(sheets, target.name)
+    assert parsed.unit_code == "440204" and parsed.issues == []
+    unknown = warmline(home, "template", "--unit", "火星")
+    assert unknown.returncode == 1 and "no unit called '火星'" in unknown.stderr
+
+
+def test_every_command_has_help_and_a_readme_mention():
+    from flows.cli import app
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__
+        assert command.callback.__doc__, f"warmline {name} has no help text"
+        assert f"warmline {name}" in readme, f"warmline {name} is not in the README"

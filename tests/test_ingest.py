@@ -1,0 +1,167 @@
+import datetime as dt
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import ingest_inbox
+from transforms import warehouse
+from transforms.demo import DEMO_DATE, demo_file_name, write_demo
+from transforms.template import FilledRow, write_submission
+
+
+def query(layout, sql, params=None):
+    con = warehouse.connect(layout.warehouse, read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def land(layout, path, when: dt.datetime):
+    """Put a file in the inbox as if it landed at `when` (received_at is the file's mtime there)."""
+    target = layout.inbox / path.name
+    if path != target:
+        shutil.copyfile(path, target)
+    when = when.replace(tzinfo=SHANGHAI)
+    os.utime(target, (when.timestamp(), when.timestamp()))
+    return target
+
+
+def test_demo_headline_matches_the_worked_example(demo_home):
+    row = query(demo_home, "SELECT * FROM marts.headline WHERE as_of_date = ?", [DEMO_DATE])
+    assert row == [(DEMO_DATE, 24684.0, "exact", 4185000.0, "approx", 5584.0, "at_least", 371.0, "at_least", 6, 0, 6)]
+
+
+def test_demo_city_totals_count_units_and_unspecified_parts(demo_home):
+    rows = query(demo_home, "SELECT indicator, value, qualifier, units_reporting, units_carried, units_missing, "
+                            "parts_unspecified FROM marts.city_totals WHERE as_of_date = ? AND indicator IN "
+                            "('items_issued', 'beneficiaries', 'patrol_staff') ORDER BY indicator", [DEMO_DATE])
+    assert rows == [("beneficiaries", 11233.0, "at_least", 6, 0, 6, 0),
+                    ("items_issued", 5584.0, "at_least", 6, 0, 6, 1),
+                    ("patrol_staff", 1486.0, "exact", 6, 0, 6, 0)]
+
+
+def test_every_file_is_archived_by_hash_and_leaves_the_inbox(demo_home):
+    archived = sorted(p.name for p in demo_home.archive.iterdir())
+    rows = query(demo_home, "SELECT sha256, status, archive_path FROM raw.submissions ORDER BY sha256")
+    assert [f"{sha}.xlsx" for sha, _, _ in rows] == archived
+    assert {status for _, status, _ in rows} == {"loaded"}
+    assert list(demo_home.inbox.iterdir()) == []
+
+
+def test_facts_keep_their_provenance(demo_home):
+    rows = query(demo_home, "SELECT f.source_cells, f.raw_text, s.file_name FROM raw.facts f "
+                            "JOIN raw.submissions s USING (submission_id) "
+                            "WHERE f.unit_code = '440222' AND f.indicator = 'funds_disbursed'")
+    assert rows == [("统计表!F5", "约370.5万", demo_file_name("始兴县"))]
+
+
+def test_same_bytes_twice_is_a_duplicate_and_changes_nothing(demo_home, ingestor, tmp_path, ref):
+    before = query(demo_home, "SELECT * FROM marts.city_totals")
+    again = tmp_path / "again"
+    again.mkdir()
+    original = write_demo(again, ref)[2]
+    land(demo_home, original, dt.datetime(2023, 12, 20, 18, 0))
+    (outcome,) = ingest_inbox(ingestor)
+    assert outcome.status == "duplicate"
+    assert outcome.reason.startswith(f"same content as {original.name} (")
+    assert query(demo_home, "SELECT * FROM marts.city_totals") == before
+    assert query(demo_home, "SELECT count(*), count(DISTINCT sha256) FROM raw.submissions") == [(7, 6)]
+
+
+def test_the_same_inbox_file_found_again_is_one_receipt(home, ingestor, ref, tmp_path):
+    path = land(home, write_demo(tmp_path, ref)[0], dt.datetime(2023, 12, 20, 9, 0))
+    content, stat = path.read_bytes(), path.stat()
+    ingest_inbox(ingestor)
+    path.write_bytes(content)  # as if a crash had left it in the inbox after its state was recorded
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    (outcome,) = ingest_inbox(ingestor)
+    assert outcome.status == "loaded"
+    assert query(home, "SELECT count(*) FROM raw.submissions") == [(1,)]
+    assert query(home, "SELECT count(*) FROM raw.facts") == [(9,)]
+
+
+def test_later_file_for_same_unit_and_date_supersedes_and_both_are_kept(home, ingestor, ref, tmp_path):
+    first = write_submission(tmp_path / "翁源县_v1.xlsx", ref, "翁源县民政局", DEMO_DATE,
+                             [FilledRow("全县", {"走访慰问户数（户）": 6000})])
+    second = write_submission(tmp_path / "翁源县_v2.xlsx", ref, "翁源县民政局", DEMO_DATE,
+                              [FilledRow("全县", {"走访慰问户数（户）": 6802})])
+    land(home, first, dt.datetime(2023, 12, 20, 9, 0))
+    land(home, second, dt.datetime(2023, 12, 20, 15, 0))
+    ingest_inbox(ingestor, DEMO_DATE)
+    rows = query(home, "SELECT file_name, status, reason FROM raw.submissions ORDER BY received_at")
+    assert [(f, s) for f, s, _ in rows] == [("翁源县_v1.xlsx", "superseded"), ("翁源县_v2.xlsx", "loaded")]
+    assert rows[0][2].startswith("superseded by 翁源县_v2.xlsx")
+    assert query(home, "SELECT households_visited FROM marts.headline WHERE as_of_date = ?", [DEMO_DATE]) == \
+        [(6802.0,)]
+
+
+def test_an_earlier_file_processed_late_does_not_win(home, ingestor, ref, tmp_path):
+    later = write_submission(tmp_path / "翁源县_later.xlsx", ref, "翁源县", DEMO_DATE,
+                             [FilledRow("全县", {"走访慰问户数（户）": 6802})])
+    land(home, later, dt.datetime(2023, 12, 20, 15, 0))
+    ingest_inbox(ingestor)
+    earlier = write_submission(tmp_path / "翁源县_earlier.xlsx", ref, "翁源县", DEMO_DATE,
+                               [FilledRow("全县", {"走访慰问户数（户）": 6000})])
+    land(home, earlier, dt.datetime(2023, 12, 20, 9, 0))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert outcome.status == "superseded"
+    assert query(home, "SELECT households_visited FROM marts.headline WHERE as_of_date = ?", [DEMO_DATE]) == \
+        [(6802.0,)]
+
+
+def test_rejected_file_gets_a_report_and_nothing_reaches_the_facts(home, ingestor, ref, tmp_path):
+    bad = write_submission(tmp_path / "浈江区_bad.xlsx", ref, "浈江区民政局", DEMO_DATE, [
+        FilledRow("犁市镇", {"走访慰问户数（户）": -5, "巡查次数（次）": "一百二十户"}),
+        FilledRow("花坪镇", {"走访慰问户数（户）": 10}),
+    ])
+    land(home, bad, dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert outcome.status == "rejected"
+    assert [(i.rule, i.cell, i.raw_text) for i in outcome.issues if i.severity == "error"] == [
+        ("unit-in-cell", "L5", "一百二十户"), ("negative-figure", "B5", "-5")]
+    assert query(home, "SELECT count(*) FROM raw.facts") == [(0,)]
+    assert query(home, "SELECT status, reason, report_path FROM raw.submissions") == [(
+        "rejected",
+        "统计表!L5 “一百二十户”: 数字后不应带单位“户”，请只填数字，单位写在表头 — the unit '户' belongs in the column "
+        "header — write the number alone (+1 more)",
+        f"data/raw/rejected/浈江区_bad.xlsx.{outcome.receipt.submission_id}.txt")]
+    report = (home.home / outcome.report_path).read_text(encoding="utf-8")
+    assert "文件 File:              浈江区_bad.xlsx" in report
+    assert "收到时间 Received:      2023-12-20 16:05 (Asia/Shanghai)" in report
+    assert "1. 统计表!L5 “一百二十户”  [unit-in-cell]" in report
+    assert "2. 统计表!B5 “-5”  [negative-figure]" in report
+    assert "数值不能为负数" in report and "a figure cannot be negative" in report
+    assert query(home, "SELECT households_visited, units_missing FROM marts.headline WHERE as_of_date = ?",
+                 [DEMO_DATE]) == [(None, 12)]
+
+
+def test_unreadable_file_is_rejected_and_archived(home, ingestor):
+    broken = home.inbox / "浈江区_20231220.xlsx"
+    broken.write_bytes(b"PK\x03\x04 this is not really a workbook")
+    (outcome,) = ingest_inbox(ingestor)
+    assert outcome.status == "rejected"
+    assert outcome.issues[0].rule == "unreadable-file"
+    assert "重新保存" in outcome.issues[0].message_zh
+    assert (home.home / outcome.receipt.archive_path).read_bytes() == b"PK\x03\x04 this is not really a workbook"
+
+
+def test_file_without_sender_or_indicator_is_rejected_with_every_reason(home, ingestor):
+    (home.inbox / "notes.csv").write_text("名称,备注\n甲,乙\n", encoding="utf-8")
+    (outcome,) = ingest_inbox(ingestor)
+    assert outcome.status == "rejected"
+    assert sorted(i.rule for i in outcome.issues if i.severity == "error") == \
+        ["missing-date", "missing-unit", "no-indicator"]
+
+
+def test_date_outside_the_campaign_is_rejected(home, ingestor, ref, tmp_path):
+    path = write_submission(tmp_path / "翁源县.xlsx", ref, "翁源县", dt.date(2022, 12, 20),
+                            [FilledRow("全县", {"走访慰问户数（户）": 5})])
+    land(home, path, dt.datetime(2023, 12, 20, 9))
+    (outcome,) = ingest_inbox(ingestor)
+    assert [(i.rule, i.cell) for i in outcome.issues] == [("date-outside-campaign", "B3")]
+    assert "2022-12-20" in outcome.issues[0].message_zh and "2023-12-15" in outcome.issues[0].message_zh

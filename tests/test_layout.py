@@ -1,0 +1,29 @@
+"""Guards on the shape of the code base."""
+
+import ast
+
+from tests.conftest import REPO
+
+
+def test_transforms_never_import_prefect():
+    offenders = []
+    for path in (REPO / "transforms").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("prefect", "flows")]
+    assert offenders == []
+
+
+def test_every_sql_model_has_a_comment_saying_what_it_builds():
+    for path in (REPO / "transforms" / "sql").rglob("*.sql"):
+        assert path.read_text(encoding="utf-8").lstrip().startswith("--"), path
+
+
+def test_every_expectation_says_why_and_what_the_clerk_reads():
+    import json
+
+    for path in (REPO / "expectations").glob("*.json"):
+        for rule in json.loads(path.read_text(encoding="utf-8"))["expectations"]:
+            meta = rule["meta"]
+            assert {"rule", "why", "message_zh", "message_en"} <= set(meta), (path.name, rule["type"])
