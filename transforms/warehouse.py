@@ -13,6 +13,7 @@ from transforms.reference import Reference
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA_DIR = SQL_DIR / "schema"
 MARTS_DIR = SQL_DIR / "marts"
+MACROS_DIR = SQL_DIR / "macros"
 QUERIES_DIR = SQL_DIR / "queries"
 # Views in dependency order; each is transforms/sql/marts/<name>.sql.
 MARTS = ("days", "unit_day", "unit_day_figures", "unit_latest", "city_totals", "city_items_by_type", "headline")
@@ -67,7 +68,9 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the marts views from their .sql files."""
+    """(Re)create the marts macros and views from their .sql files."""
+    for path in sorted(MACROS_DIR.glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
     for name in MARTS:
         body = (MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
         con.execute(f"CREATE OR REPLACE VIEW marts.{name} AS\n{body}")

@@ -8,12 +8,7 @@ final as (
         as_of_date,
         item_type,
         sum(value) as value,
-        case
-            when bool_or(qualifier = 'approx') then 'approx'
-            when bool_or(qualifier = 'at_least') then 'at_least'
-            when count(value) > 0 then 'exact'
-            else 'unspecified'
-        end as qualifier,
+        marts.sum_qualifier(qualifier, value) as qualifier,
         sum(parts_unspecified) as parts_unspecified,
         count(distinct unit_code) as units_with_figure
     from typed

@@ -1,5 +1,5 @@
 -- City-wide figures per day and indicator: each unit's latest figures as of the day, summed.
--- A sum is approx if any part is, else at_least if any part is, else exact (contract, section 6).
+-- The qualifier of each sum comes from marts.sum_qualifier (transforms/sql/macros/).
 with
 
 unit_counts as (
@@ -19,12 +19,7 @@ sums as (
         as_of_date,
         indicator,
         sum(value) as value,
-        case
-            when bool_or(qualifier = 'approx') then 'approx'
-            when bool_or(qualifier = 'at_least') then 'at_least'
-            when count(value) > 0 then 'exact'
-            else 'unspecified'
-        end as qualifier,
+        marts.sum_qualifier(qualifier, value) as qualifier,
         sum(parts_unspecified) as parts_unspecified,
         count(distinct unit_code) as units_with_figure
     from all_types
