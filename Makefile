@@ -7,11 +7,13 @@ DEMO_DATE ?= 2023-12-20
 
 .PHONY: demo test install clean
 
+# pip's and setuptools' chatter goes to $(VENV)/install.log; it is printed only when the install fails.
 $(BIN)/warmline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(BIN)/warmline
+	@echo "installing warmline and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test]'; } > $(VENV)/install.log 2>&1 \
+		|| { tail -40 $(VENV)/install.log; exit 1; }
+	@touch $(BIN)/warmline
 
 install: $(BIN)/warmline
 

@@ -147,3 +147,65 @@ def test_notes_below_the_table_end_it(parser):
         ["龙仙镇", 100], ["填表人：张三", 13800138000],
     ])
     assert facts[("households_visited", None)] == (Decimal(100), EXACT, 0)
+
+
+def test_two_row_header_with_merged_group_and_vertical_merges(parser):
+    rows = [
+        ["浈江区寒冬送温暖统计表", None, None, None, None],
+        ["填报单位：浈江区民政局", None, None, None, None],
+        ["截至2023年12月20日", None, None, None, None],
+        ["镇（街道）", "走访慰问户数\n（户）", "发放物资", None, None],
+        [None, None, "棉被（床）", "棉衣（件）", "合计"],
+        ["犁市镇", 10, 3, 4, 7],
+        ["花坪镇", 5, 1, None, 1],
+        ["合计", 15, 4, 4, 8],
+        ["填表人：李四", None, "审核人：王五", None, None],
+    ]
+    merged = [((0, 0), (0, 4)), ((3, 0), (4, 0)), ((3, 1), (4, 1)), ((3, 2), (3, 4))]
+    parsed, facts, issues = facts_of(parser, rows, merged=merged)
+    assert (parsed.unit_code, parsed.as_of_date, parsed.issues, issues) == ("440204", dt.date(2023, 12, 20), [], [])
+    assert facts == {
+        ("households_visited", None): (Decimal(15), EXACT, 0),
+        ("items_issued", "棉被"): (Decimal(4), EXACT, 0),
+        ("items_issued", "棉衣"): (Decimal(4), EXACT, 0),
+        ("items_issued", None): (Decimal(8), EXACT, 0),
+    }
+    assert {c.cell for c in parsed.cells if c.row_role == "total"} == {"B8", "C8", "D8", "E8"}
+
+
+def test_long_list_one_indicator_a_row_with_units(parser):
+    parsed, facts, _ = facts_of(parser, [
+        ["填报单位：始兴县民政局"], ["统计截止日期：2023.12.20"],
+        ["序号", "指标", "数量", "单位", "备注"],
+        [1, "发放救助资金", "370.5", "万元", "约数"],
+        [2, "惠及人次", "9600余", "人次", None],
+        [3, "志愿者人数", 200, "人", None],
+        [4, "巡查次数", None, "次", "未开展"],
+    ])
+    assert facts == {
+        ("funds_disbursed", None): (Decimal("3705000.0"), EXACT, 0),
+        ("beneficiaries", None): (Decimal(9600), AT_LEAST, 0),
+    }
+    assert [(i.rule, i.cell, i.raw_text) for i in parsed.issues] == [("unknown-header", "B6", "志愿者人数")]
+
+
+def test_summary_sheet_is_the_total_of_town_sheets(parser):
+    def town(name, households):
+        return Sheet(name, [["填报单位：翁源县"], ["统计截止日期：2023-12-20"],
+                            ["镇（街道）", "走访慰问户数（户）"], [name, households]])
+
+    parsed = parser.parse([town("汇总", 150), town("龙仙镇", 100), town("坝仔镇", 50), Sheet("说明", [["填表说明"]])],
+                          "x.xlsx")
+    facts, issues = unit_facts(parsed.cells)
+    assert [(f.indicator, f.value, f.source_cells) for f in facts] == [("households_visited", Decimal(150), ("汇总!B4",))]
+    assert issues == []
+    parsed = parser.parse([town("汇总", 160), town("龙仙镇", 100), town("坝仔镇", 50)], "x.xlsx")
+    _, issues = unit_facts(parsed.cells)
+    assert [(i.rule, i.sheet, i.cell) for i in issues] == [("total-mismatch", "汇总", "B4")]
+
+
+def test_sheets_without_a_summary_add_up(parser):
+    sheets = [Sheet(n, [["填报单位：翁源县"], ["统计截止日期：2023-12-20"], ["镇", "巡查次数（次）"], [n, v]])
+              for n, v in (("龙仙镇", 3), ("坝仔镇", "4余"))]
+    facts, _ = unit_facts(parser.parse(sheets, "x.xlsx").cells)
+    assert [(f.indicator, f.value, f.qualifier) for f in facts] == [("patrols_run", Decimal(7), AT_LEAST)]

@@ -17,12 +17,16 @@ ERROR, WARNING = "error", "warning"
 PART, TOTAL, SUBTOTAL = "part", "total", "subtotal"
 
 _UNIT_KEYS = ("填报单位", "报送单位", "填表单位", "单位名称")
-_DATE_KEYS = ("统计截止日期", "统计截至日期", "截止日期", "截至日期", "统计日期", "数据截至", "截止时间", "截至", "截止")
+_DATE_KEYS = ("统计截止日期", "统计截至日期", "截止日期", "截至日期", "统计日期", "统计时间", "数据截至", "截止时间", "截至",
+              "截止")
 _NOTE_KEYS = ("填表说明", "填表人", "审核人", "备注", "联系电话", "负责人", "说明", "注：", "注:")
 _LABEL_HEADERS = ("镇", "街道", "乡镇", "单位", "地区", "区域", "名称", "项目", "序号")
 _FULL_DATE = re.compile(r"(20\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
 _COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 _MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_LONG_NAME_HEADERS = ("指标", "指标名称", "项目", "项目名称", "统计项目", "内容")
+_LONG_VALUE_HEADERS = ("数量", "数值", "数据", "累计", "累计数", "累计数量", "完成数", "合计", "数")
+_LONG_UNIT_HEADERS = ("单位", "计量单位", "计量单位名称")
 _HEADER_SEARCH_ROWS = 30
 
 
@@ -132,6 +136,29 @@ def _row_role(label: str) -> str:
     return PART
 
 
+@dataclass(frozen=True)
+class _Column:
+    """A figure column of a wide table: what it counts and where its header is."""
+
+    match: HeaderMatch
+    header: str
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Where the figures of a sheet are: a wide table (indicators as columns) or a long list (one a row)."""
+
+    kind: str
+    header_row: int  # the last header row; data starts below it
+    first_header_row: int
+    columns: dict[int, _Column] = field(default_factory=dict)  # wide: figure columns
+    unknown: dict[int, str] = field(default_factory=dict)  # wide: header cells that match no indicator
+    label_col: int | None = None
+    name_col: int = 0  # long: the indicator's name
+    value_col: int = 0  # long: the figure
+    unit_col: int | None = None  # long: the unit of the figure
+
+
 class SubmissionParser:
     """Parses the sheets of one file against the reference data; one instance serves many files."""
 
@@ -144,36 +171,67 @@ class SubmissionParser:
         units: list[tuple[str, str, str]] = []  # (unit_code, raw text, where)
         dates: list[tuple[dt.date, str, str]] = []
         for sheet in sheets:
-            header_row = self._find_header_row(sheet)
-            self._read_meta(sheet, header_row, units, dates, out)
-            if header_row is not None:
-                out.cells.extend(self._read_wide(sheet, header_row, out))
+            table = self._find_table(sheet)
+            self._read_meta(sheet, table.first_header_row if table else None, units, dates, out)
+            if table and table.kind == "wide":
+                out.cells.extend(self._read_wide(sheet, table, out))
+            elif table:
+                out.cells.extend(self._read_long(sheet, table, out))
         self._read_file_name(file_name, units, dates, out)
         out.unit_code, out.unit_source = self._settle("unit", units, out)
         out.as_of_date, out.date_source = self._settle("date", dates, out)
         return out
 
-    # -- where the header is ------------------------------------------------------------------
-    def _header_matches(self, sheet: Sheet, r: int) -> dict[int, HeaderMatch]:
-        group_row = sheet.rows[r - 1] if r > 0 else []
-        groups = _forward_fill_merged(sheet, r - 1) if r > 0 else {}
-        matches = {}
-        for c, value in enumerate(sheet.rows[r]):
-            if value is None:
-                continue
-            group = groups.get(c, group_row[c] if c < len(group_row) else None)
-            match = self.headers.match(group, value) if group is not None else self.headers.match(value)
-            if match:
-                matches[c] = match
-        return matches
-
-    def _find_header_row(self, sheet: Sheet) -> int | None:
-        best, best_count = None, 0
+    # -- where the table is ---------------------------------------------------------------------
+    def _find_table(self, sheet: Sheet) -> _Table | None:
+        """The header row with the most recognised indicators, or a long list's header; None if neither."""
+        best: _Table | None = None
         for r in range(min(len(sheet.rows), _HEADER_SEARCH_ROWS)):
-            count = len(self._header_matches(sheet, r))
-            if count > best_count:
-                best, best_count = r, count
+            long = self._long_header(sheet, r)
+            if long:
+                return long
+            wide = self._wide_header(sheet, r)
+            if wide.columns and (best is None or len(wide.columns) > len(best.columns)):
+                best = wide
         return best
+
+    def _wide_header(self, sheet: Sheet, r: int) -> _Table:
+        """Row r as the last header row; a row above counts where its cells are merged over row r's."""
+        groups = _merged_across(sheet, r - 1) if r > 0 else {}
+        spans_down = _merged_down(sheet, r - 1) if r > 0 else set()
+        columns, unknown, first = {}, {}, r
+        width = max(len(sheet.rows[r]), len(sheet.rows[r - 1]) if r > 0 else 0)
+        for c in range(width):
+            bottom = sheet.cell(r, c)
+            if c in spans_down:  # one header cell merged over both header rows
+                header, match = _text(sheet.cell(r - 1, c)), self.headers.match(sheet.cell(r - 1, c))
+                first = r - 1
+            elif bottom is not None and _text(bottom).strip():
+                header, match = _text(bottom), self.headers.match(bottom)
+                if match is None and c in groups:  # 发放物资 merged over 合计 | 棉被 | 棉衣
+                    match = self.headers.match(groups[c], bottom)
+                    if match:
+                        header, first = _text(groups[c]) + header, r - 1
+            else:
+                continue
+            if match:
+                columns[c] = _Column(match, header)
+            else:
+                unknown[c] = header
+        if not columns:
+            return _Table("wide", r, r)
+        label_col = _label_column(sheet, r, min(columns))
+        unknown = {c: h for c, h in unknown.items() if c != label_col and normalise_text(h) not in ("序号", "")}
+        return _Table("wide", r, first, columns, unknown, label_col)
+
+    def _long_header(self, sheet: Sheet, r: int) -> _Table | None:
+        cells = {c: normalise_text(_text(v)) for c, v in enumerate(sheet.rows[r]) if v is not None}
+        name = next((c for c, t in cells.items() if t in _LONG_NAME_HEADERS), None)
+        value = next((c for c, t in cells.items() if t in _LONG_VALUE_HEADERS and c != name), None)
+        if name is None or value is None or self._wide_header(sheet, r).columns:
+            return None
+        unit = next((c for c, t in cells.items() if t in _LONG_UNIT_HEADERS and c not in (name, value)), None)
+        return _Table("long", r, r, name_col=name, value_col=value, unit_col=unit)
 
     # -- meta lines: sender and date ------------------------------------------------------------
     def _read_meta(self, sheet: Sheet, header_row: int | None, units: list, dates: list, out: ParsedSubmission) -> None:
@@ -240,30 +298,36 @@ class SubmissionParser:
         return None, None
 
     # -- figures ---------------------------------------------------------------------------------
-    def _label_column(self, sheet: Sheet, header_row: int, matches: dict[int, HeaderMatch]) -> int | None:
-        first_figure = min(matches)
-        for c in range(first_figure):
-            header = normalise_text(_text(sheet.cell(header_row, c)))
-            if header and any(k in header for k in _LABEL_HEADERS) and header != "序号":
-                return c
-        candidates = [c for c in range(first_figure) if normalise_text(_text(sheet.cell(header_row, c))) != "序号"]
-        return candidates[0] if candidates else None
-
-    def _read_wide(self, sheet: Sheet, header_row: int, out: ParsedSubmission) -> list[CellFigure]:
-        matches = self._header_matches(sheet, header_row)
-        self._warn_unknown_headers(sheet, header_row, matches, out)
-        label_col = self._label_column(sheet, header_row, matches)
+    def _read_wide(self, sheet: Sheet, table: _Table, out: ParsedSubmission) -> list[CellFigure]:
+        for c, header in table.unknown.items():
+            out.issues.append(_unknown_header(sheet.name, cell_ref(table.header_row, c), header))
         cells = []
-        for r in range(header_row + 1, len(sheet.rows)):
-            label = normalise_text(_text(sheet.cell(r, label_col))) if label_col is not None else ""
-            first = next((normalise_text(_text(v)) for v in sheet.rows[r] if v is not None and _text(v).strip()), "")
-            if _is_note(first):
+        for r in range(table.header_row + 1, len(sheet.rows)):
+            label = normalise_text(_text(sheet.cell(r, table.label_col))) if table.label_col is not None else ""
+            if _is_note(_first_text(sheet.rows[r])):
                 break
-            for c, match in matches.items():
+            for c, column in table.columns.items():
                 raw = sheet.cell(r, c)
-                if raw is None:
-                    continue
-                cells.append(self._cell(sheet, r, c, label or f"第{r + 1}行", _row_role(label), match, raw))
+                if raw is not None:
+                    cells.append(self._cell(sheet, r, c, label or f"第{r + 1}行", _row_role(label), column.match, raw))
+        return cells
+
+    def _read_long(self, sheet: Sheet, table: _Table, out: ParsedSubmission) -> list[CellFigure]:
+        cells = []
+        for r in range(table.header_row + 1, len(sheet.rows)):
+            name = sheet.cell(r, table.name_col)
+            if _is_note(_first_text(sheet.rows[r])):
+                break
+            if name is None or not _text(name).strip():
+                continue
+            unit = _text(sheet.cell(r, table.unit_col)).strip() if table.unit_col is not None else ""
+            match = self.headers.match(f"{_text(name)}（{unit}）" if unit else name)
+            if match is None:
+                out.issues.append(_unknown_header(sheet.name, cell_ref(r, table.name_col), _text(name)))
+                continue
+            raw = sheet.cell(r, table.value_col)
+            if raw is not None:
+                cells.append(self._cell(sheet, r, table.value_col, normalise_text(_text(name)), PART, match, raw))
         return cells
 
     def _cell(self, sheet: Sheet, r: int, c: int, label: str, role: str, match: HeaderMatch, raw: object) -> CellFigure:
@@ -274,30 +338,41 @@ class SubmissionParser:
         return CellFigure(sheet.name, cell_ref(r, c), r + 1, label, role, match.indicator, match.item_type,
                           _text(raw), figure, problem)
 
-    def _warn_unknown_headers(self, sheet: Sheet, header_row: int, matches: dict[int, HeaderMatch],
-                              out: ParsedSubmission) -> None:
-        label_col = self._label_column(sheet, header_row, matches)
-        for c, value in enumerate(sheet.rows[header_row]):
-            text = normalise_text(_text(value))
-            if c in matches or c == label_col or not text or text == "序号":
-                continue
-            out.issues.append(Issue(
-                "unknown-header", WARNING,
-                f"表头“{_text(value)}”不是已知指标，该列未导入；如需导入请使用标准表头或在指标目录中添加别名",
-                f"the header '{_text(value)}' matches no indicator and was not loaded — use a standard header or add an alias to indicators.csv",
-                sheet.name, cell_ref(header_row, c), _text(value)))
+
+def _first_text(row: list[object]) -> str:
+    return next((normalise_text(_text(v)) for v in row if v is not None and _text(v).strip()), "")
 
 
-def _forward_fill_merged(sheet: Sheet, r: int) -> dict[int, object]:
-    """Group headers of row r: a merged cell's value spread over every column it covers."""
+def _unknown_header(sheet: str, cell: str, header: str) -> Issue:
+    return Issue(
+        "unknown-header", WARNING,
+        f"表头“{header}”不是已知指标，该列未导入；如需导入请使用标准表头或在指标目录中添加别名",
+        f"the header '{header}' matches no indicator and was not loaded — use a standard header or add an "
+        "alias to data/reference/indicators.csv",
+        sheet, cell, header)
+
+
+def _label_column(sheet: Sheet, header_row: int, first_figure_col: int) -> int | None:
+    """The column naming each row (镇/街道): a labelled one left of the figures, else the first non-序号 one."""
+    headers = {c: normalise_text(_text(sheet.cell(header_row, c)) or _text(sheet.cell(header_row - 1, c)))
+               for c in range(first_figure_col)}
+    for c, header in headers.items():
+        if header and header != "序号" and any(k in header for k in _LABEL_HEADERS):
+            return c
+    candidates = [c for c, header in headers.items() if header != "序号"]
+    return candidates[0] if candidates else None
+
+
+def _merged_across(sheet: Sheet, r: int) -> dict[int, object]:
+    """Group headers in row r: a cell merged across several columns, its value spread over each of them."""
     filled: dict[int, object] = {}
     for (r0, c0), (r1, c1) in sheet.merged:
-        if r0 <= r <= r1:
-            value = sheet.cell(r0, c0)
+        if r0 <= r <= r1 and c1 > c0 and sheet.cell(r0, c0) is not None:
             for c in range(c0, c1 + 1):
-                filled[c] = value
+                filled[c] = sheet.cell(r0, c0)
     return filled
 
 
-def figure_value(figure: Figure | None) -> Decimal | None:
-    return figure.value if figure else None
+def _merged_down(sheet: Sheet, r: int) -> set[int]:
+    """Columns whose cell in row r is merged down into row r + 1 (a header spanning two header rows)."""
+    return {c for (r0, c0), (r1, c1) in sheet.merged if r0 == r and r1 >= r + 1 for c in range(c0, c1 + 1)}

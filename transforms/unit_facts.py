@@ -56,17 +56,40 @@ def _row_items_all_types(row: list[CellFigure]) -> list[_Amount]:
     return [_Amount.of(c) for c in (explicit or typed)]
 
 
+SUMMARY_SHEET_WORDS = ("汇总", "合计", "总表", "总计")
+
+
 def unit_facts(cells: list[CellFigure]) -> tuple[list[UnitFact], list[Issue]]:
     """Figures per (indicator, item_type): the total row's figure where there is one, else the sum of the rows.
 
-    A 小计 (subtotal) row is never added. Returns the facts and the issues found on the way
-    (a total row that disagrees with its parts). Cells with a parse problem are left to validation.
+    A 小计 (subtotal) row is never added. Sheets combine the same way: a summary sheet (汇总) is the total of
+    the others, and sheets without one add up (a sheet per town). Returns the facts and the issues found
+    on the way (a total that disagrees with its parts). Cells with a parse problem are left to validation.
     """
-    rows: dict[tuple[str, int], list[CellFigure]] = defaultdict(list)
+    by_sheet: dict[str, list[CellFigure]] = defaultdict(list)
     for c in cells:
         if c.figure is not None and c.problem is None:
-            rows[(c.sheet, c.row)].append(c)
+            by_sheet[c.sheet].append(c)
+    issues: list[Issue] = []
+    across: dict[tuple[str, str | None], dict[str, list[_Amount]]] = defaultdict(lambda: defaultdict(list))
+    for sheet, sheet_cells in by_sheet.items():
+        role = TOTAL if any(w in sheet for w in SUMMARY_SHEET_WORDS) else PART
+        for key, amount in _sheet_amounts(sheet_cells, issues).items():
+            across[key][role].append(amount)
+    facts = []
+    for (indicator, item_type), roles in across.items():
+        chosen = _settle_total(indicator, item_type, roles, issues)
+        facts.append(UnitFact(indicator, item_type, chosen.value, chosen.qualifier, chosen.unspecified,
+                              chosen.cells, chosen.raw))
+    facts.sort(key=lambda f: (f.indicator, f.item_type or ""))
+    return facts, issues
 
+
+def _sheet_amounts(cells: list[CellFigure], issues: list[Issue]) -> dict[tuple[str, str | None], _Amount]:
+    """One sheet's figure per (indicator, item_type), from its total row or its part rows."""
+    rows: dict[int, list[CellFigure]] = defaultdict(list)
+    for c in cells:
+        rows[c.row].append(c)
     by_key: dict[tuple[str, str | None], dict[str, list[_Amount]]] = defaultdict(lambda: defaultdict(list))
     for row in rows.values():
         role = row[0].row_role
@@ -76,19 +99,21 @@ def unit_facts(cells: list[CellFigure]) -> tuple[list[UnitFact], list[Issue]]:
         items = _row_items_all_types(row)
         if items:
             by_key[(ITEMS_ISSUED, None)][role].append(_sum(items))
-
-    facts, issues = [], []
+    amounts = {}
     for (indicator, item_type), roles in by_key.items():
-        parts, totals = roles.get(PART, []), roles.get(TOTAL, [])
-        if not parts and not totals:
-            continue  # only subtotal rows: adding them would double count
-        chosen = _sum(totals or parts)
-        if totals and parts:
-            issues.extend(_check_total(indicator, item_type, chosen, _sum(parts)))
-        facts.append(UnitFact(indicator, item_type, chosen.value, chosen.qualifier, chosen.unspecified,
-                              chosen.cells, chosen.raw))
-    facts.sort(key=lambda f: (f.indicator, f.item_type or ""))
-    return facts, issues
+        if roles.get(PART) or roles.get(TOTAL):  # only subtotal rows: adding them would double count
+            amounts[(indicator, item_type)] = _settle_total(indicator, item_type, roles, issues)
+    return amounts
+
+
+def _settle_total(indicator: str, item_type: str | None, roles: dict[str, list[_Amount]],
+                  issues: list[Issue]) -> _Amount:
+    """The total where there is one (checked against the parts), else the sum of the parts."""
+    parts, totals = roles.get(PART, []), roles.get(TOTAL, [])
+    chosen = _sum(totals or parts)
+    if totals and parts:
+        issues.extend(_check_total(indicator, item_type, chosen, _sum(parts)))
+    return chosen
 
 
 def _disagree(total: _Amount, parts: _Amount) -> bool:
