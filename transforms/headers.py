@@ -14,7 +14,7 @@ ITEMS_ISSUED = "items_issued"
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "（": "(", "）": ")"})
 _UNIT_IN_BRACKETS = re.compile(r"^(?P<name>.*?)\((?P<unit>[^()]*)\)$")
 _SCALE_PREFIX = {"万": Decimal(10_000), "千": Decimal(1_000), "亿": Decimal(100_000_000), "百": Decimal(100)}
-_UNIT_WORDS = ("人次", "车次", "户", "人", "元", "件", "次", "床", "套", "份", "个", "袋", "桶", "张", "双", "辆", "名", "所", "家")
+UNIT_WORDS = ("人次", "车次", "户", "人", "元", "件", "次", "床", "套", "份", "个", "袋", "桶", "张", "双", "辆", "名", "所", "家")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def split_header(text: str) -> tuple[str, str | None]:
 
 def unit_scale(unit: str | None) -> Decimal:
     """10000 for 万元 or 万人, 1 for 元 or 户; a unit is a multiplier only when a unit word follows it."""
-    if unit and len(unit) > 1 and unit[0] in _SCALE_PREFIX and unit[1:] in _UNIT_WORDS:
+    if unit and len(unit) > 1 and unit[0] in _SCALE_PREFIX and unit[1:] in UNIT_WORDS:
         return _SCALE_PREFIX[unit[0]]
     return Decimal(1)
 

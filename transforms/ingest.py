@@ -48,6 +48,21 @@ def archive_copy(content: bytes, target: Path) -> None:
         raise
 
 
+# When the parser explains why there is no sender or date (a name not in the list, sources that disagree,
+# a date it cannot read), the suite's "no sender / no date found" says the same thing less well.
+_EXPLAINED_BY = {
+    "missing-unit": ("unknown-unit", "conflicting-unit"),
+    "unknown-unit": ("unknown-unit", "conflicting-unit"),
+    "missing-date": ("bad-date", "conflicting-date"),
+}
+
+
+def _without_echoes(issues: list[Issue]) -> list[Issue]:
+    """Every problem once: drop the suite's file-level echo of a problem the parser located in a cell."""
+    located = {i.rule for i in issues if i.cell}
+    return [i for i in issues if i.cell or not set(_EXPLAINED_BY.get(i.rule, ())) & located]
+
+
 class Ingestor:
     """Everything needed to ingest files into one home; build once per run, call `ingest` per file."""
 
@@ -85,10 +100,7 @@ class Ingestor:
             return Outcome(receipt, REJECTED, one_line_reason([issue]), issues=[issue])
         parsed = self.parser.parse(sheets, receipt.file_name)
         facts, total_issues = unit_facts(parsed.cells)
-        issues = parsed.issues + total_issues + self.validator.validate(parsed, len(facts))
-        # An unknown sender is reported once, by the parser, with the text found.
-        if any(i.rule == "unknown-unit" and i.cell for i in issues):
-            issues = [i for i in issues if not (i.rule in ("unknown-unit", "missing-unit") and not i.cell)]
+        issues = _without_echoes(parsed.issues + total_issues + self.validator.validate(parsed, len(facts)))
         outcome = Outcome(receipt, LOADED, None, parsed.unit_code, parsed.as_of_date, parsed.cells, facts, issues)
         if any(i.severity == ERROR for i in issues):
             outcome.status, outcome.reason = REJECTED, one_line_reason(issues)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from transforms.figures import Figure, FigureError, FigureProblem, normalise_text, parse_figure
-from transforms.headers import HeaderCatalogue, HeaderMatch
+from transforms.headers import UNIT_WORDS, HeaderCatalogue, HeaderMatch, split_header, unit_scale
 from transforms.reference import Reference
 from transforms.workbook import Sheet, cell_ref
 
@@ -57,6 +57,11 @@ class CellFigure:
     raw_text: str
     figure: Figure | None
     problem: FigureProblem | None = None
+    record: int | None = None  # cells rolled up together; a long list is one record, a wide table a record a row
+
+    @property
+    def record_key(self) -> int:
+        return self.record if self.record is not None else self.row
 
 
 @dataclass
@@ -196,22 +201,29 @@ class SubmissionParser:
         return best
 
     def _wide_header(self, sheet: Sheet, r: int) -> _Table:
-        """Row r as the last header row; a row above counts where its cells are merged over row r's."""
-        groups = _merged_across(sheet, r - 1) if r > 0 else {}
-        spans_down = _merged_down(sheet, r - 1) if r > 0 else set()
+        """Row r as the last header row; a row above counts where its cells are merged over row r's.
+
+        Files that carry no merge information (.ods as read, .csv) get the same reading from the layout:
+        a header alone above an empty cell spans both rows, a group header spans the empty cells to its right.
+        """
+        known_merges = bool(sheet.merged)
+        groups = (_merged_across(sheet, r - 1) if known_merges else _filled_right(sheet, r - 1)) if r > 0 else {}
+        spans_down = _merged_down(sheet, r - 1) if r > 0 and known_merges else set()
         columns, unknown, first = {}, {}, r
         width = max(len(sheet.rows[r]), len(sheet.rows[r - 1]) if r > 0 else 0)
         for c in range(width):
-            bottom = sheet.cell(r, c)
+            bottom, above = sheet.cell(r, c), sheet.cell(r - 1, c) if r > 0 else None
             if c in spans_down:  # one header cell merged over both header rows
-                header, match = _text(sheet.cell(r - 1, c)), self.headers.match(sheet.cell(r - 1, c))
+                header, match = _text(above), self.headers.match(above)
                 first = r - 1
             elif bottom is not None and _text(bottom).strip():
                 header, match = _text(bottom), self.headers.match(bottom)
-                if match is None and c in groups:  # 发放物资 merged over 合计 | 棉被 | 棉衣
+                if match is None and c in groups:  # 发放物资 over 合计 | 棉被 | 棉衣
                     match = self.headers.match(groups[c], bottom)
                     if match:
                         header, first = _text(groups[c]) + header, r - 1
+            elif not known_merges and above is not None and self.headers.match(above):
+                header, match, first = _text(above), self.headers.match(above), r - 1
             else:
                 continue
             if match:
@@ -220,9 +232,10 @@ class SubmissionParser:
                 unknown[c] = header
         if not columns:
             return _Table("wide", r, r)
+        columns, units_row = _apply_units_row(sheet, r + 1, columns)
         label_col = _label_column(sheet, r, min(columns))
         unknown = {c: h for c, h in unknown.items() if c != label_col and normalise_text(h) not in ("序号", "")}
-        return _Table("wide", r, first, columns, unknown, label_col)
+        return _Table("wide", r + units_row, first, columns, unknown, label_col)
 
     def _long_header(self, sheet: Sheet, r: int) -> _Table | None:
         cells = {c: normalise_text(_text(v)) for c, v in enumerate(sheet.rows[r]) if v is not None}
@@ -290,11 +303,13 @@ class SubmissionParser:
         if len(values) > 1:
             listing = "; ".join(f"{where} “{raw}”" for _, raw, where in found)
             zh_what, en_what = ("填报单位", "reporting unit") if what == "unit" else ("统计截止日期", "as-of date")
+            in_sheet = next(((where, raw) for _, raw, where in found if "!" in where), None)
+            sheet, _, cell = in_sheet[0].partition("!") if in_sheet else (None, None, None)
             out.issues.append(Issue(
                 f"conflicting-{what}", ERROR,
                 f"{zh_what}前后不一致（{listing}），请统一为同一{zh_what}",
                 f"the file gives different {en_what}s ({listing}) — make them agree",
-                raw_text=listing))
+                sheet, cell or None, in_sheet[1] if in_sheet else listing))
         return None, None
 
     # -- figures ---------------------------------------------------------------------------------
@@ -308,8 +323,9 @@ class SubmissionParser:
                 break
             for c, column in table.columns.items():
                 raw = sheet.cell(r, c)
-                if raw is not None:
-                    cells.append(self._cell(sheet, r, c, label or f"第{r + 1}行", _row_role(label), column.match, raw))
+                cell = self._cell(sheet, r, c, label or f"第{r + 1}行", _row_role(label), column.match, raw)
+                if cell:
+                    cells.append(cell)
         return cells
 
     def _read_long(self, sheet: Sheet, table: _Table, out: ParsedSubmission) -> list[CellFigure]:
@@ -325,18 +341,24 @@ class SubmissionParser:
             if match is None:
                 out.issues.append(_unknown_header(sheet.name, cell_ref(r, table.name_col), _text(name)))
                 continue
-            raw = sheet.cell(r, table.value_col)
-            if raw is not None:
-                cells.append(self._cell(sheet, r, table.value_col, normalise_text(_text(name)), PART, match, raw))
+            # A long list is one record: 发放物资 and its 棉被/棉衣 breakdown lines are not added together.
+            cell = self._cell(sheet, r, table.value_col, normalise_text(_text(name)), PART, match,
+                              sheet.cell(r, table.value_col), record=table.header_row)
+            if cell:
+                cells.append(cell)
         return cells
 
-    def _cell(self, sheet: Sheet, r: int, c: int, label: str, role: str, match: HeaderMatch, raw: object) -> CellFigure:
+    def _cell(self, sheet: Sheet, r: int, c: int, label: str, role: str, match: HeaderMatch, raw: object,
+              record: int | None = None) -> CellFigure | None:
+        """The figure cell at (r, c), or None where the cell holds no figure (empty, a dash, 无)."""
         try:
             figure, problem = parse_figure(raw, match.scale), None
         except FigureError as exc:
             figure, problem = None, exc.problem
+        if figure is None and problem is None:
+            return None
         return CellFigure(sheet.name, cell_ref(r, c), r + 1, label, role, match.indicator, match.item_type,
-                          _text(raw), figure, problem)
+                          _text(raw), figure, problem, record)
 
 
 def _first_text(row: list[object]) -> str:
@@ -371,6 +393,28 @@ def _merged_across(sheet: Sheet, r: int) -> dict[int, object]:
             for c in range(c0, c1 + 1):
                 filled[c] = sheet.cell(r0, c0)
     return filled
+
+
+def _filled_right(sheet: Sheet, r: int) -> dict[int, object]:
+    """Row r's texts spread right over the empty cells after them: group headers where merges are unknown."""
+    filled, current = {}, None
+    for c, value in enumerate(sheet.rows[r]):
+        current = value if value is not None and _text(value).strip() else current
+        if current is not None:
+            filled[c] = current
+    return filled
+
+
+def _apply_units_row(sheet: Sheet, r: int, columns: dict[int, _Column]) -> tuple[dict[int, _Column], int]:
+    """A row of units under the header (户 | 万元 | 床): its scales apply to the columns, and it is no data."""
+    if r >= len(sheet.rows):
+        return columns, 0
+    texts = {c: split_header(f"x({_text(sheet.cell(r, c))})")[1] for c in columns if sheet.cell(r, c) is not None}
+    if not texts or not all(t and (t in UNIT_WORDS or t[1:] in UNIT_WORDS) for t in texts.values()):
+        return columns, 0
+    scaled = {c: _Column(replace(col.match, scale=unit_scale(texts[c]), unit=texts[c]) if c in texts else col.match,
+                         col.header) for c, col in columns.items()}
+    return scaled, 1
 
 
 def _merged_down(sheet: Sheet, r: int) -> set[int]:

@@ -89,7 +89,7 @@ def _sheet_amounts(cells: list[CellFigure], issues: list[Issue]) -> dict[tuple[s
     """One sheet's figure per (indicator, item_type), from its total row or its part rows."""
     rows: dict[int, list[CellFigure]] = defaultdict(list)
     for c in cells:
-        rows[c.row].append(c)
+        rows[c.record_key].append(c)
     by_key: dict[tuple[str, str | None], dict[str, list[_Amount]]] = defaultdict(lambda: defaultdict(list))
     for row in rows.values():
         role = row[0].row_role
