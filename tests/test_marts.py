@@ -102,3 +102,33 @@ def test_headline_has_a_value_and_qualifier_per_headline_figure(con):
                        "patrols_run_qualifier", "units_reporting", "units_carried", "units_missing"]
     assert con.execute("SELECT patrols_run, patrols_run_qualifier FROM marts.headline WHERE as_of_date = ?",
                        [D(2023, 12, 20)]).fetchall() == [(50.0, "at_least")]
+
+
+def test_declared_overlap_is_counted_once_and_shown_as_set_aside(ref):
+    import dataclasses
+
+    from transforms.reference import Overlap
+
+    overlap = Overlap("440200901", "patrols_run", ("440200902",), "联合巡查含救助站街面巡查")
+    with_overlap = dataclasses.replace(ref, campaign=dataclasses.replace(ref.campaign, overlaps=(overlap,)))
+    con = duckdb.connect(":memory:")
+    warehouse.prepare(con, with_overlap)
+    given_submission(con, "bureau", "440200901", D(2023, 12, 20), facts=[("patrols_run", None, 321, "exact", 0)])
+    given_submission(con, "station", "440200902", D(2023, 12, 20), facts=[("patrols_run", None, 50, "at_least", 0),
+                                                                          ("street_rescues", None, 15, "exact", 0)])
+    assert totals(con, D(2023, 12, 20), "patrols_run") == [(321.0, "exact", 2, 0, 10, 0)]
+    assert totals(con, D(2023, 12, 20), "street_rescues")[0][:2] == (15.0, "exact")
+    assert con.execute("SELECT indicator, unit_code, value, included_in_unit, reason FROM marts.overlaps").fetchall() == \
+        [("patrols_run", "440200902", 50.0, "440200901", "联合巡查含救助站街面巡查")]
+
+
+def test_a_blank_figure_is_not_a_zero(con):
+    given_submission(con, "a", "440204", D(2023, 12, 20), facts=[("patrols_run", None, 0, "exact", 0)])
+    given_submission(con, "b", "440222", D(2023, 12, 20), facts=[("households_visited", None, 5, "exact", 0)])
+    rows = con.execute("SELECT indicator, value, qualifier, units_with_figure FROM marts.city_totals "
+                       "WHERE as_of_date = ? AND indicator IN ('patrols_run', 'work_groups') ORDER BY indicator",
+                       [D(2023, 12, 20)]).fetchall()
+    assert rows == [("patrols_run", 0.0, "exact", 1), ("work_groups", None, None, 0)]
+    assert con.execute("SELECT unit_code, figures_reported FROM marts.completeness WHERE as_of_date = ? AND "
+                       "unit_code IN ('440204', '440222') ORDER BY unit_code", [D(2023, 12, 20)]).fetchall() == \
+        [("440204", 1), ("440222", 1)]

@@ -38,6 +38,49 @@ class ItemType:
 
 
 @dataclass(frozen=True)
+class Ratio:
+    """A plausibility bound: numerator / denominator of one unit's figures should lie in [minimum, maximum]."""
+
+    name: str
+    numerator: str
+    denominator: str
+    minimum: float | None
+    maximum: float | None
+    why: str
+
+
+@dataclass(frozen=True)
+class Override:
+    """A check a statistician accepted for one unit and day, with the reason."""
+
+    check: str
+    unit_code: str
+    day: dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """`unit_code`'s figure for `indicator` already includes the figures of `includes`: count them once."""
+
+    unit_code: str
+    indicator: str
+    includes: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The statistician's checks: which block publishing, and their settings."""
+
+    blocking: tuple[str, ...] = ("cumulative_falls",)
+    z_threshold: float = 3.5
+    min_history: int = 3
+    ratios: tuple[Ratio, ...] = ()
+    overrides: tuple[Override, ...] = ()
+
+
+@dataclass(frozen=True)
 class Campaign:
     name: str
     city: str
@@ -48,6 +91,8 @@ class Campaign:
     daily_deadline: dt.time
     rollup_cron: str
     expected_units: tuple[str, ...]
+    checks: Checks = Checks()
+    overlaps: tuple[Overlap, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +131,23 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def _checks(settings: dict) -> Checks:
+    checks = settings.get("checks", {})
+    outlier = checks.get("outlier", {})
+    ratios = tuple(
+        Ratio(name, r["numerator"], r["denominator"], r.get("min"), r.get("max"), r.get("why", ""))
+        for name, r in settings.get("plausibility", {}).items())
+    overrides = tuple(
+        Override(o["check"], str(o["unit"]), o["date"], o["reason"]) for o in settings.get("overrides", []))
+    return Checks(tuple(checks.get("blocking", Checks.blocking)), float(outlier.get("z_threshold", 3.5)),
+                  int(outlier.get("min_history", 3)), ratios, overrides)
+
+
+def _overlaps(settings: dict) -> tuple[Overlap, ...]:
+    return tuple(Overlap(str(o["unit"]), o["indicator"], tuple(str(u) for u in o["includes"]), o["reason"])
+                 for o in settings.get("overlaps", []))
+
+
 def load_reference(folder: Path) -> Reference:
     """Read units.csv, indicators.csv, item_types.csv and campaign.toml from `folder`."""
     units = tuple(
@@ -102,13 +164,15 @@ def load_reference(folder: Path) -> Reference:
         for r in _read_csv(folder / "item_types.csv")
     )
     with (folder / "campaign.toml").open("rb") as fh:
-        c = tomllib.load(fh)["campaign"]
+        settings = tomllib.load(fh)
+    c = settings["campaign"]
     hour, minute = (int(p) for p in str(c.get("daily_deadline", "17:00")).split(":"))
     campaign = Campaign(
         name=c["name"], city=c["city"], city_code=str(c["city_code"]),
         start_date=c["start_date"], end_date=c["end_date"], timezone=ZoneInfo(c.get("timezone", "Asia/Shanghai")),
         daily_deadline=dt.time(hour, minute), rollup_cron=c.get("rollup_cron", "0 18 * * *"),
         expected_units=tuple(str(u) for u in c["expected_units"]),
+        checks=_checks(settings), overlaps=_overlaps(settings),
     )
     by_alias: dict[str, Unit] = {}
     for unit in units:
@@ -116,6 +180,7 @@ def load_reference(folder: Path) -> Reference:
             by_alias.setdefault(normalise_text(alias), unit)
     known = {u.code for u in units}
     unknown = [u for u in campaign.expected_units if u not in known]
+    unknown += [u for o in campaign.overlaps for u in (o.unit_code, *o.includes) if u not in known]
     if unknown:
         raise ValueError(f"campaign.toml expects units not in units.csv: {', '.join(unknown)}")
     return Reference(units, indicators, item_types, campaign, by_alias)

@@ -50,7 +50,7 @@ def submission_frame(parsed: ParsedSubmission, ref: Reference, facts_found: int)
 class SubmissionValidator:
     """Runs the suites on a submission; build once per process (Great Expectations costs seconds to import)."""
 
-    SUITES = ("submission", "figures")
+    SUITES = ("submission", "figures", "cross_field")
 
     def __init__(self, ref: Reference, suites_dir: Path = SUITES_DIR):
         import great_expectations as gx
@@ -78,7 +78,8 @@ class SubmissionValidator:
             "campaign_days": (campaign.end_date - campaign.start_date).days,
         }
 
-    def _failures(self, suite_name: str, frame: pd.DataFrame) -> list[tuple[dict, list[int]]]:
+    def failures(self, suite_name: str, frame: pd.DataFrame) -> list[tuple[dict, list[int]]]:
+        """(rule meta, failing row_ids) of every expectation of `suite_name` that `frame` breaks."""
         if frame.empty:
             return []
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
@@ -104,13 +105,13 @@ class SubmissionValidator:
         meta_frame = submission_frame(parsed, self.ref, facts_found)
         context = {"as_of_date": parsed.as_of_date, "campaign_start": campaign.start_date,
                    "campaign_end": campaign.end_date}
-        for meta, _rows in self._failures("submission", meta_frame):
+        for meta, _rows in self.failures("submission", meta_frame):
             where = {"unit": parsed.unit_source, "date": parsed.date_source}.get(meta.get("where"))
             sheet, _, cell = (where or "").partition("!")
             issues.append(Issue(meta["rule"], ERROR, meta["message_zh"].format(**context),
                                 meta["message_en"].format(**context), sheet or None, cell or None))
         frame = figures_frame(parsed)
-        for meta, rows in self._failures("figures", frame):
+        for meta, rows in self.failures("figures", frame):
             for i in sorted(rows):
                 row = frame.iloc[i].to_dict()
                 rule = row["problem_rule"] or meta["rule"]  # the parser knows best why a cell is not a figure

@@ -16,7 +16,8 @@ MARTS_DIR = SQL_DIR / "marts"
 MACROS_DIR = SQL_DIR / "macros"
 QUERIES_DIR = SQL_DIR / "queries"
 # Views in dependency order; each is transforms/sql/marts/<name>.sql.
-MARTS = ("days", "unit_day", "unit_day_figures", "unit_latest", "city_totals", "city_items_by_type", "headline")
+MARTS = ("days", "unit_day", "unit_day_figures", "unit_latest", "city_totals", "city_items_by_type", "headline",
+         "overlaps", "completeness", "unit_daily", "revisions", "published_changes")
 
 
 class WarehouseBusy(RuntimeError):
@@ -62,6 +63,9 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
                     [(u.code, u.name, u.level, u.code in expected, i) for i, u in enumerate(ref.units)])
     con.executemany("INSERT INTO ref.indicators VALUES (?, ?, ?, ?, ?, ?)",
                     [(i.code, i.name_zh, i.name_en, i.unit, i.headline, n) for n, i in enumerate(ref.indicators)])
+    overlaps = [(o.unit_code, o.indicator, u, o.reason) for o in ref.campaign.overlaps for u in o.includes]
+    if overlaps:  # DuckDB refuses an executemany of nothing
+        con.executemany("INSERT INTO ref.overlaps VALUES (?, ?, ?, ?)", overlaps)
     c = ref.campaign
     con.execute("INSERT INTO ref.campaign VALUES (?, ?, ?, ?, ?, ?)",
                 [c.name, c.city, c.start_date, c.end_date, str(c.timezone), c.daily_deadline])

@@ -1,7 +1,7 @@
 -- City-wide relief items issued per item type and day (only what units reported by type).
 with
 
-typed as (select * from marts.unit_day_figures where indicator = 'items_issued' and item_type is not null),
+typed as (select * from marts.unit_day_figures where indicator = 'items_issued' and item_type is not null and counted),
 
 final as (
     select

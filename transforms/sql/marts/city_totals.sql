@@ -12,7 +12,7 @@ unit_counts as (
     group by as_of_date
 ),
 
-all_types as (select * from marts.unit_day_figures where item_type is null),
+all_types as (select * from marts.unit_day_figures where item_type is null and counted),
 
 sums as (
     select

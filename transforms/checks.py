@@ -1,0 +1,184 @@
+"""The statistician's checks of a day: completeness, falling cumulative figures, outliers, cross-field rules
+and plausibility ratios. Which checks block publishing is set in campaign.toml; the rest warn."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from transforms.formatting import plain_number
+from transforms.reference import Reference
+from transforms.warehouse import sql
+
+MISSING, LATE, FALLS, OUTLIER, CROSS_FIELD, PLAUSIBILITY = (
+    "missing_units", "late_units", "cumulative_falls", "outlier", "cross_field", "plausibility")
+MAD_TO_SIGMA = 0.6745  # the modified z-score of Iglewicz and Hoaglin, as DHIS2 uses it
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One finding: which check, about which unit and figure, what was expected, and whether it blocks."""
+
+    check: str
+    unit_code: str
+    unit_name: str
+    indicator: str | None
+    found: str
+    expected: str
+    message_zh: str
+    message_en: str
+    blocking: bool = False
+    accepted_reason: str | None = None  # an override in campaign.toml: looked at and accepted
+    where: str | None = None  # file and cell(s) when the finding has a place
+
+    @property
+    def blocks(self) -> bool:
+        return self.blocking and self.accepted_reason is None
+
+
+def _rows(con: duckdb.DuckDBPyConnection, name: str, day: dt.date) -> pd.DataFrame:
+    return con.execute(sql(name), {"day": day}).df()
+
+
+def modified_z(value: float, history: list[float]) -> tuple[float | None, float, float]:
+    """(modified z-score or None when MAD is 0, low, high): how far `value` is from the unit's own history."""
+    median = statistics.median(history)
+    mad = statistics.median(abs(h - median) for h in history)
+    if mad == 0:
+        return None, min(history), max(history)
+    return MAD_TO_SIGMA * (value - median) / mad, median, mad
+
+
+class DayChecks:
+    """Runs every check of day `day`; `validator` runs the cross-field suite (Great Expectations)."""
+
+    def __init__(self, ref: Reference, validator=None):
+        self.ref = ref
+        self.settings = ref.campaign.checks
+        self.validator = validator
+        self._accepted = {(o.check, o.unit_code, o.day): o.reason for o in self.settings.overrides}
+
+    def _result(self, check: str, day: dt.date, unit_code: str, unit_name: str, indicator: str | None,
+                found: str, expected: str, zh: str, en: str, where: str | None = None,
+                detail: str | None = None) -> CheckResult:
+        accepted = self._accepted.get((detail or check, unit_code, day)) or self._accepted.get((check, unit_code, day))
+        return CheckResult(check, unit_code, unit_name, indicator, found, expected, zh, en,
+                           check in self.settings.blocking, accepted, where)
+
+    def run(self, con: duckdb.DuckDBPyConnection, day: dt.date) -> list[CheckResult]:
+        results = self.completeness(con, day) + self.cumulative(con, day) + self.plausibility(con, day)
+        if self.validator is not None:
+            results += self.cross_field(con, day)
+        return results
+
+    def completeness(self, con, day: dt.date) -> list[CheckResult]:
+        out = []
+        for r in _rows(con, "check_completeness", day).itertuples():
+            if r.completeness == "missing":
+                out.append(self._result(MISSING, day, r.unit_code, r.unit_name, None, "未报送 no report",
+                                        "每日报送 a report every day",
+                                        f"{r.unit_name}尚未报送任何数据", f"{r.unit_name} has not reported yet"))
+            elif r.completeness == "late":
+                out.append(self._result(
+                    LATE, day, r.unit_code, r.unit_name, None, f"{r.received_local:%m-%d %H:%M}",
+                    f"{r.deadline_local:%m-%d %H:%M} 前 before",
+                    f"{r.unit_name}报送时间{r.received_local:%m月%d日%H:%M}，晚于截止时间{r.deadline_local:%H:%M}",
+                    f"{r.unit_name} reported at {r.received_local:%Y-%m-%d %H:%M}, after the "
+                    f"{r.deadline_local:%H:%M} deadline"))
+        return out
+
+    def cumulative(self, con, day: dt.date) -> list[CheckResult]:
+        """Falling cumulative figures, and increments far from the unit's own history (outliers)."""
+        out = []
+        frame = _rows(con, "check_increments", day)
+        for (unit, indicator, item_type), group in frame.groupby(["unit_code", "indicator", "item_type"],
+                                                                 dropna=False, sort=True):
+            today = group[group["as_of_date"].dt.date == day] if hasattr(group["as_of_date"], "dt") else \
+                group[group["as_of_date"] == day]
+            if today.empty:
+                continue
+            now = today.iloc[-1]
+            what = indicator + (f"（{item_type}）" if isinstance(item_type, str) else "")
+            name = now["unit_name"]
+            if bool(now["falls_below_earlier"]):
+                out.append(self._result(
+                    FALLS, day, unit, name, what, plain_number(now["value"]),
+                    f"≥ {plain_number(now['previous_value'])}（{now['previous_date']:%m-%d}）",
+                    f"{name}{what}累计数{plain_number(now['value'])}低于{now['previous_date']:%m月%d日}报送的"
+                    f"{plain_number(now['previous_value'])}，累计数不应减少，请核实后更正",
+                    f"{name} {what}: the cumulative figure {plain_number(now['value'])} is below the "
+                    f"{plain_number(now['previous_value'])} reported on {now['previous_date']:%Y-%m-%d}; "
+                    "a cumulative figure cannot fall — ask the unit to correct it"))
+                continue
+            history = [float(x) for x in group[group.index < today.index[-1]]["increment"].dropna()]
+            if pd.isna(now["increment"]) or len(history) < self.settings.min_history:
+                continue
+            out += self._outlier(day, unit, name, what, float(now["increment"]), history)
+        return out
+
+    def _outlier(self, day, unit, name, what, increment: float, history: list[float]) -> list[CheckResult]:
+        z, centre, spread = modified_z(increment, history)
+        if z is None:
+            low, high = centre, spread  # no spread in the history: its own min-max bounds
+            if low <= increment <= high:
+                return []
+        else:
+            if abs(z) <= self.settings.z_threshold:
+                return []
+            half = self.settings.z_threshold * spread / MAD_TO_SIGMA
+            low, high = max(centre - half, 0), centre + half
+        return [self._result(
+            OUTLIER, day, unit, name, what, f"+{plain_number(increment)}",
+            f"+{plain_number(round(low))} ~ +{plain_number(round(high))}",
+            f"{name}{what}当日新增{plain_number(increment)}，远离该单位以往每日新增（通常在{plain_number(round(low))}至"
+            f"{plain_number(round(high))}之间），请核实",
+            f"{name} {what}: today's increment of {plain_number(increment)} is far from the unit's usual "
+            f"{plain_number(round(low))} to {plain_number(round(high))} a day — please verify")]
+
+    def plausibility(self, con, day: dt.date) -> list[CheckResult]:
+        out = []
+        frame = _rows(con, "check_unit_figures", day)
+        for unit, figures in frame.groupby("unit_code", sort=True):
+            values = dict(zip(figures["indicator"], figures["value"]))
+            name = figures["unit_name"].iloc[0]
+            for ratio in self.settings.ratios:
+                top, bottom = values.get(ratio.numerator), values.get(ratio.denominator)
+                if top is None or bottom is None or pd.isna(top) or pd.isna(bottom) or bottom == 0:
+                    continue
+                value = top / bottom
+                if (ratio.minimum is None or value >= ratio.minimum) and (ratio.maximum is None or value <= ratio.maximum):
+                    continue
+                bound = (f"{ratio.minimum:g} ~ {ratio.maximum:g}" if ratio.minimum is not None and ratio.maximum is not None
+                         else f"≤ {ratio.maximum:g}" if ratio.maximum is not None else f"≥ {ratio.minimum:g}")
+                out.append(self._result(
+                    PLAUSIBILITY, day, unit, name, f"{ratio.numerator}/{ratio.denominator}", f"{value:.2f}", bound,
+                    f"{name}{ratio.name}为{value:.2f}，超出合理范围{bound}（{ratio.why}）",
+                    f"{name} {ratio.name} is {value:.2f}, outside {bound} ({ratio.why})", detail=ratio.name))
+        return out
+
+    def cross_field(self, con, day: dt.date) -> list[CheckResult]:
+        figures = _rows(con, "check_row_figures", day)
+        if figures.empty:
+            return []
+        keys = ["submission_id", "unit_code", "unit_name", "file_name", "sheet", "row_number"]
+        frame = figures.pivot_table(index=keys, columns="indicator", values="value", aggfunc="sum").reset_index()
+        cells = figures.groupby(keys)["cell"].apply(lambda c: ", ".join(sorted(c))).reset_index(name="cells")
+        frame = frame.merge(cells, on=keys)
+        frame.insert(0, "row_id", range(len(frame)))
+        for column in ("persons_visited", "households_visited", "patrol_staff", "patrols_run", "street_rescues",
+                       "shelter_admissions"):
+            if column not in frame:
+                frame[column] = float("nan")
+        out = []
+        for meta, rows in self.validator.failures("cross_field", frame):
+            for i in rows:
+                row = frame.iloc[i].to_dict()
+                out.append(self._result(
+                    CROSS_FIELD, day, row["unit_code"], row["unit_name"], meta["rule"], "", "",
+                    meta["message_zh"].format(**row), meta["message_en"].format(**row),
+                    f"{row['file_name']} {row['sheet']}!{row['cells']}", detail=meta["rule"]))
+        return out

@@ -1,0 +1,7 @@
+-- Each time a day was published (bulletin written): when, whether forced past blocking checks, and which.
+CREATE TABLE IF NOT EXISTS raw.publications (
+    as_of_date        DATE NOT NULL,
+    published_at      TIMESTAMPTZ NOT NULL,
+    forced            BOOLEAN NOT NULL,
+    blocking_checks   VARCHAR            -- the blocking checks that failed when forced, one per line
+);
