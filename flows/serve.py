@@ -1,0 +1,93 @@
+"""The long-running service: event-triggered ingest, a reconcile run, and the scheduled daily flow on Prefect."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from pathlib import Path
+
+from prefect.runner import Runner
+from prefect.deployments import arun_deployment
+from prefect.deployments.runner import EntrypointType
+from prefect.events import DeploymentEventTrigger
+from prefect.schedules import Cron, Interval
+from prefect.task_worker import TaskWorker
+
+from flows.daily_rollup import daily_rollup
+from flows.events import RECEIVED, announce, received_event
+from flows.ingest_submission import ingest_pending, ingest_received_files, ingest_submission
+from flows.watch_inbox import announcer, watch
+from transforms.layout import Layout
+from transforms.reference import Reference
+
+INGEST = "ingest-submission/ingest-submission"
+RECONCILE = "ingest-pending/reconcile-inbox"
+DAILY = "daily-rollup/daily-rollup"
+RECONCILE_EVERY = dt.timedelta(minutes=10)
+
+log = logging.getLogger("warmline.serve")
+
+
+def deployments(layout: Layout, ref: Reference) -> list:
+    """The three deployments the service registers: event-triggered ingest, reconcile, daily roll-up."""
+    home = str(layout.home)
+    ingest = ingest_submission.to_deployment(
+        name="ingest-submission",
+        # by module path, so the flow runs import flows.* the same way the service does
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        description="Ingests one file from the inbox; triggered by warmline.submission.received.",
+        triggers=[DeploymentEventTrigger(
+            name="file landed in the inbox",
+            expect={RECEIVED},
+            match={"prefect.resource.id": "warmline.submission.*"},
+            parameters={"path": "{{ event.payload.path }}", "home": "{{ event.payload.home }}", "delegate": True},
+        )],
+        parameters={"home": home, "delegate": True},
+    )
+    reconcile = ingest_pending.to_deployment(
+        name="reconcile-inbox",
+        # by module path, so the flow runs import flows.* the same way the service does
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        description="Ingests anything left in the inbox: catch-up at start, then every 10 minutes in case an "
+                    "event was lost.",
+        schedules=[Interval(RECONCILE_EVERY, timezone=str(ref.campaign.timezone))],
+        parameters={"home": home, "delegate": True},
+    )
+    daily = daily_rollup.to_deployment(
+        name="daily-rollup",
+        # by module path, so the flow runs import flows.* the same way the service does
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        description="Computes the day's city-wide figures at the campaign's daily hour.",
+        schedules=[Cron(ref.campaign.rollup_cron, timezone=str(ref.campaign.timezone))],
+        parameters={"home": home, "delegate": True},
+    )
+    return [ingest, reconcile, daily]
+
+
+async def run_service(layout: Layout, to_serve: list, ready=None) -> None:
+    """Register the deployments, catch up on the inbox, then watch, serve and run the writer until stopped.
+
+    `to_serve` comes from deployments(), built outside the event loop (Prefect builds them synchronously there).
+    """
+    # One flow run at a time: a run sweeps the whole inbox, and on 2 cores parallel subprocesses only queue.
+    runner = Runner(name="warmline", query_seconds=1, limit=1)
+    for deployment in to_serve:
+        await runner.aadd_deployment(deployment)
+    # The single writer: every served ingest runs here, one at a time, with validation already loaded.
+    worker = TaskWorker(ingest_received_files, limit=1)
+    loop = asyncio.get_running_loop()
+
+    async def announce_file(path: Path) -> None:
+        await announce(received_event(path, layout.home))
+        log.info("received %s", path.name)
+
+    observer = watch(layout.inbox, announcer(loop, announce_file))
+    try:
+        # Files that landed while the service was down: one reconcile run now.
+        await arun_deployment(RECONCILE, timeout=0)
+        if ready:
+            ready()
+        await asyncio.gather(runner.start(), worker.start())
+    finally:
+        observer.stop()

@@ -1,0 +1,195 @@
+"""`warmline serve` against a real local Prefect server that the test starts and stops itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from tests.conftest import make_home
+from transforms.template import FilledRow, write_submission
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """`prefect server start` on a free loopback port with its own SQLite database."""
+    prefect_home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    log = (prefect_home / "server.log").open("w")
+    env = clean_env(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                    PREFECT_SERVER_LOGGING_LEVEL="WARNING", PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE="100")
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None:
+            break
+        time.sleep(0.5)
+    else:
+        server.poll()
+    if server.returncode is not None or time.monotonic() >= deadline:
+        os.killpg(server.pid, signal.SIGKILL)
+        pytest.skip(f"a Prefect server could not start here: {(prefect_home / 'server.log').read_text()[-500:]}")
+    yield {"api": api, "home": prefect_home}
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def submissions(warehouse: Path) -> list[tuple]:
+    """raw.submissions as (file_name, status), read between the service's short write windows."""
+    if not warehouse.exists():
+        return []  # the service has not created it yet
+    for _ in range(100):
+        try:
+            con = duckdb.connect(str(warehouse), read_only=True)
+        except duckdb.IOException:
+            time.sleep(0.1)
+            continue
+        try:
+            return con.execute("SELECT file_name, status FROM raw.submissions ORDER BY file_name").fetchall()
+        except duckdb.CatalogException:
+            return []
+        finally:
+            con.close()
+    raise AssertionError("the warehouse stayed locked for 10 s")
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def land_atomically(inbox: Path, source: Path, name: str) -> Path:
+    """Copy under a temporary name, then rename: how mail clients and scripts should drop files."""
+    tmp = inbox / f".{name}.part"
+    tmp.write_bytes(source.read_bytes())
+    return tmp.rename(inbox / name)
+
+
+def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_server, tmp_path, ref):
+    layout = make_home(tmp_path / "home")
+    day = dt.date(2023, 12, 18)
+    sources = {
+        name: write_submission(tmp_path / name, ref, unit, day, [FilledRow("全县", {"走访慰问户数（户）": n})])
+        for name, unit, n in (("仁化县_1218.xlsx", "仁化县", 10), ("新丰县_1218.xlsx", "新丰县", 20),
+                              ("乐昌市_1218.xlsx", "乐昌市", 30))
+    }
+    # Landed while the service was down: picked up by the catch-up run at start.
+    land_atomically(layout.inbox, sources["仁化县_1218.xlsx"], "仁化县_1218.xlsx")
+    env = clean_env(PREFECT_API_URL=prefect_server["api"], PREFECT_HOME=str(prefect_server["home"]),
+                    WARMLINE_HOME=str(layout.home))
+    service = subprocess.Popen([str(BIN / "warmline"), "serve"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for(lambda: submissions(layout.warehouse) == [("仁化县_1218.xlsx", "loaded")], 120, "the catch-up")
+        # Two files landing at the same moment: each ingested exactly once.
+        for name in ("新丰县_1218.xlsx", "乐昌市_1218.xlsx"):
+            land_atomically(layout.inbox, sources[name], name)
+        landed = time.monotonic()
+        wait_for(lambda: len(submissions(layout.warehouse)) == 3, 90, "the two triggered ingests")
+        latency = time.monotonic() - landed
+        time.sleep(2)  # nothing more may arrive: no file ingested twice
+        assert submissions(layout.warehouse) == [("乐昌市_1218.xlsx", "loaded"), ("仁化县_1218.xlsx", "loaded"),
+                                                 ("新丰县_1218.xlsx", "loaded")]
+        assert list(layout.inbox.iterdir()) == []
+        print(f"two files landed together were both loaded {latency:.1f} s later")
+
+        from prefect.client.orchestration import get_client
+        from prefect.events.filters import EventFilter, EventNameFilter
+
+        with _api(prefect_server["api"]):
+            with get_client(sync_client=True) as client:
+                page = client.read_events(EventFilter(event=EventNameFilter(prefix=["warmline.submission."])),
+                                          limit=50)
+                deployments = {d.name for d in client.read_deployments()}
+        names = sorted(e.event for e in page.events)
+        assert names.count("warmline.submission.received") >= 2
+        assert names.count("warmline.submission.loaded") == 3
+        loaded = {e.resource["prefect.resource.name"]: e for e in page.events if e.event == "warmline.submission.loaded"}
+        assert loaded["新丰县_1218.xlsx"].resource["warmline.unit_code"] == "440233"
+        assert loaded["新丰县_1218.xlsx"].payload["as_of_date"] == "2023-12-18"
+        assert {"ingest-submission", "reconcile-inbox", "daily-rollup"} <= deployments
+    finally:
+        os.killpg(service.pid, signal.SIGINT)
+        try:
+            output, _ = service.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.pid, signal.SIGKILL)
+            output, _ = service.communicate()
+        print(output)
+    assert "warmline serve: watching" in output
+
+
+class _api:
+    """Point this test process's Prefect client at the test server for a moment."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def __enter__(self):
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        self._settings = temporary_settings(updates={PREFECT_API_URL: self.url})
+        self._settings.__enter__()
+
+    def __exit__(self, *exc):
+        self._settings.__exit__(*exc)
+
+
+def test_serve_without_a_server_says_how_to_start_one(tmp_path):
+    layout = make_home(tmp_path / "home")
+    result = subprocess.run([str(BIN / "warmline"), "serve"], env=clean_env(WARMLINE_HOME=str(layout.home)),
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr.strip()) == (
+        1, "Error: warmline serve needs a Prefect server: run `prefect server start` in another terminal, "
+           "then export PREFECT_API_URL=http://127.0.0.1:4200/api")
+
+
+def test_the_readme_automation_example_is_a_valid_prefect_automation():
+    import yaml
+    from prefect.events.schemas.automations import AutomationCore
+
+    from tests.conftest import REPO
+
+    spec = yaml.safe_load((REPO / "docs/automations/notify-rejections.yaml").read_text(encoding="utf-8"))
+    automation = AutomationCore.model_validate(spec)
+    assert automation.trigger.expect == {"warmline.submission.rejected"}
+    assert automation.actions[0].type == "send-notification"
