@@ -36,12 +36,27 @@ class Layout:
         return self.home / "data" / "warehouse" / "warmline.duckdb"
 
     @property
+    def analytics(self) -> Path:
+        """The read-only copy analysts open, republished after every load."""
+        return self.home / "data" / "warehouse" / "analytics.duckdb"
+
+    @property
+    def parquet(self) -> Path:
+        """The marts views as Parquet files, one per view, republished with the analytics copy."""
+        return self.home / "data" / "warehouse" / "parquet"
+
+    @property
     def bulletins(self) -> Path:
         return self.home / "data" / "bulletins"
 
     @property
     def logs(self) -> Path:
         return self.home / "data" / "logs"
+
+    @property
+    def quality(self) -> Path:
+        """Great Expectations' file-mode context (gx/): each submission's validation results and Data Docs."""
+        return self.home / "data" / "quality"
 
     def folders(self) -> tuple[Path, ...]:
         return (self.inbox, self.archive, self.rejected, self.reference, self.warehouse.parent,
