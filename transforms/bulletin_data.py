@@ -75,6 +75,7 @@ class BulletinData:
     units: tuple[UnitReport, ...]
     indicators: dict[str, dict]
     history: tuple[dict, ...]
+    corrections: tuple[dict, ...] = ()  # published figures of earlier days that a correction changed
 
     @property
     def units_expected(self) -> int:
@@ -114,4 +115,5 @@ def read_bulletin_data(con: duckdb.DuckDBPyConnection, day: dt.date) -> Bulletin
         headline=city, units_reporting=first["units_reporting"], units_carried=first["units_carried"],
         units_missing=first["units_missing"], units=units,
         indicators={i["indicator"]: i for i in rows(con, "bulletin_indicators")},
-        history=tuple(rows(con, "bulletin_headline_by_day", day)))
+        history=tuple(rows(con, "bulletin_headline_by_day", day)),
+        corrections=tuple(rows(con, "corrections_before_day", day)))

@@ -202,9 +202,25 @@ class _Composer:
         unspecified = self.unspecified_parts()
         if unspecified:
             notes.append("；".join(unspecified) + "。")
+        notes.extend(self.correction_notes())
         notes.append(READING_NOTE)
         return [Block("notes_head", (Run("注："),)),
                 *(Block("note", (Run(f"{i}. {text}"),)) for i, text in enumerate(notes, start=1))]
+
+    def correction_notes(self) -> list[str]:
+        """A figure published for an earlier day and changed since by a correction, said as a correction."""
+        said = []
+        for c in self.data.corrections:
+            day, indicator = c["as_of_date"], c["indicator"]
+            old = (self.figure(f"correction.{day}.{indicator}.published", c["published_value"],
+                               c["published_qualifier"], c["unit"], indicator=indicator,
+                               query="corrections_before_day") if c["published_qualifier"] else "无数据")
+            new = (self.figure(f"correction.{day}.{indicator}.corrected", c["current_value"],
+                               c["current_qualifier"], c["unit"], indicator=indicator,
+                               query="corrections_before_day") if c["current_qualifier"] else "无数据")
+            said.append(f"更正：{month_day(day, self.data.day)}发布的全市{c['name_zh']}{old}，"
+                        f"经报送单位更正后为{new}。")
+        return said
 
     def coverage_note(self) -> str:
         d = self.data

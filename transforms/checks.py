@@ -61,6 +61,7 @@ class DayChecks:
         self.settings = ref.campaign.checks
         self.validator = validator
         self._accepted = {(o.check, o.unit_code, o.day): o.reason for o in self.settings.overrides}
+        self.indicators = {i.code: i for i in ref.indicators}
 
     def _result(self, check: str, day: dt.date, unit_code: str, unit_name: str, indicator: str | None,
                 found: str, expected: str, zh: str, en: str, where: str | None = None,
@@ -103,24 +104,30 @@ class DayChecks:
                 continue
             now = today.iloc[-1]
             what = indicator + (f"（{item_type}）" if isinstance(item_type, str) else "")
+            catalogue = self.indicators.get(indicator)
+            what_zh = (catalogue.name_zh if catalogue else indicator) + (
+                f"（{item_type}）" if isinstance(item_type, str) else "")
+            what_en = (catalogue.name_en if catalogue else indicator) + (
+                f" ({item_type})" if isinstance(item_type, str) else "")
             name = now["unit_name"]
             if bool(now["falls_below_earlier"]):
                 out.append(self._result(
                     FALLS, day, unit, name, what, plain_number(now["value"]),
                     f"≥ {plain_number(now['previous_value'])}（{now['previous_date']:%m-%d}）",
-                    f"{name}{what}累计数{plain_number(now['value'])}低于{now['previous_date']:%m月%d日}报送的"
+                    f"{name}{what_zh}累计数{plain_number(now['value'])}低于{now['previous_date']:%m月%d日}报送的"
                     f"{plain_number(now['previous_value'])}，累计数不应减少，请核实后更正",
-                    f"{name} {what}: the cumulative figure {plain_number(now['value'])} is below the "
+                    f"{name} {what_en}: the cumulative figure {plain_number(now['value'])} is below the "
                     f"{plain_number(now['previous_value'])} reported on {now['previous_date']:%Y-%m-%d}; "
                     "a cumulative figure cannot fall — ask the unit to correct it"))
                 continue
             history = [float(x) for x in group[group.index < today.index[-1]]["increment"].dropna()]
             if pd.isna(now["increment"]) or len(history) < self.settings.min_history:
                 continue
-            out += self._outlier(day, unit, name, what, float(now["increment"]), history)
+            out += self._outlier(day, unit, name, what, (what_zh, what_en), float(now["increment"]), history)
         return out
 
-    def _outlier(self, day, unit, name, what, increment: float, history: list[float]) -> list[CheckResult]:
+    def _outlier(self, day, unit, name, what, words: tuple[str, str], increment: float,
+                 history: list[float]) -> list[CheckResult]:
         z, centre, spread = modified_z(increment, history)
         if z is None:
             low, high = centre, spread  # no spread in the history: its own min-max bounds
@@ -134,9 +141,9 @@ class DayChecks:
         return [self._result(
             OUTLIER, day, unit, name, what, f"+{plain_number(increment)}",
             f"+{plain_number(round(low))} ~ +{plain_number(round(high))}",
-            f"{name}{what}当日新增{plain_number(increment)}，远离该单位以往每日新增（通常在{plain_number(round(low))}至"
+            f"{name}{words[0]}当日新增{plain_number(increment)}，远离该单位以往每日新增（通常在{plain_number(round(low))}至"
             f"{plain_number(round(high))}之间），请核实",
-            f"{name} {what}: today's increment of {plain_number(increment)} is far from the unit's usual "
+            f"{name} {words[1]}: today's increment of {plain_number(increment)} is far from the unit's usual "
             f"{plain_number(round(low))} to {plain_number(round(high))} a day — please verify")]
 
     def plausibility(self, con, day: dt.date) -> list[CheckResult]:

@@ -7,6 +7,7 @@ each unit's cells are written as an official would, 余 and 约 and 若干 inclu
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from transforms.reference import Reference
@@ -50,9 +51,16 @@ def demo_file_name(unit_name: str, day: dt.date = DEMO_DATE) -> str:
 
 
 def write_demo(folder: Path, ref: Reference) -> list[Path]:
-    """Write the worked example's workbooks into `folder` (the inbox); returns their paths."""
+    """Write the worked example's workbooks into `folder` (the inbox); returns their paths.
+
+    Each file is dated as if it had landed on the afternoon of 2023-12-20, before the daily deadline, a few
+    minutes apart: received_at is a file's time in the inbox, and the example's units all reported on time.
+    """
     written = []
-    for code, (sender, rows, total) in DEMO_SUBMISSIONS.items():
-        target = folder / demo_file_name(ref.unit(code).name)
-        written.append(write_submission(target, ref, sender, DEMO_DATE, rows, total))
+    landed = dt.datetime.combine(DEMO_DATE, dt.time(15, 0), ref.campaign.timezone)
+    for n, (code, (sender, rows, total)) in enumerate(DEMO_SUBMISSIONS.items()):
+        target = write_submission(folder / demo_file_name(ref.unit(code).name), ref, sender, DEMO_DATE, rows, total)
+        stamp = (landed + dt.timedelta(minutes=7 * n)).timestamp()
+        os.utime(target, (stamp, stamp))
+        written.append(target)
     return written
