@@ -46,9 +46,20 @@ def home(tmp_path) -> Layout:
     return make_home(tmp_path / "home")
 
 
+@pytest.fixture(scope="session")
+def reader(ref):
+    """One worker process that reads files for the whole session (transforms/safe_read.py)."""
+    from transforms.safe_read import SafeReader
+
+    with SafeReader(ref) as shared:
+        yield shared
+
+
 @pytest.fixture
-def ingestor(home, ref, validator) -> Ingestor:
-    return Ingestor(home, ref, validator)
+def ingestor(home, ref, validator, reader) -> Ingestor:
+    # Tests write files and ingest them at once: no watching a just-written file for a second (test_ingest.py
+    # checks that wait on its own Ingestor).
+    return Ingestor(home, ref, validator, reader, settle_seconds=0)
 
 
 def ingest_inbox(ingestor: Ingestor, day: dt.date | None = None) -> list:
@@ -72,3 +83,20 @@ def demo_home(home, ingestor) -> Layout:
     write_demo(home.inbox, ingestor.ref)
     ingest_inbox(ingestor, DEMO_DATE)
     return home
+
+
+FIGURES = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def report_figures(request) -> list[str]:
+    """Lines a test states for the session's closing summary (the fuzz run's files, times and memory)."""
+    return request.config.stash.setdefault(FIGURES, [])
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    lines = config.stash.get(FIGURES, [])
+    if lines:
+        terminalreporter.section("figures stated by the tests")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,12 +1,16 @@
 import datetime as dt
+import hashlib
 import os
 import shutil
+import threading
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ingest_inbox
 from transforms import warehouse
 from transforms.demo import DEMO_DATE, demo_file_name, write_demo
+from transforms.ingest import Ingestor
 from transforms.template import FilledRow, write_submission
 
 
@@ -147,6 +151,7 @@ def test_unreadable_file_is_rejected_and_archived(home, ingestor):
     assert outcome.status == "rejected"
     assert outcome.issues[0].rule == "unreadable-file"
     assert "重新保存" in outcome.issues[0].message_zh
+    assert (outcome.unit_code, outcome.as_of_date) == ("440204", dt.date(2023, 12, 20))  # from its name
     assert (home.home / outcome.receipt.archive_path).read_bytes() == b"PK\x03\x04 this is not really a workbook"
 
 
@@ -165,3 +170,85 @@ def test_date_outside_the_campaign_is_rejected(home, ingestor, ref, tmp_path):
     (outcome,) = ingest_inbox(ingestor)
     assert [(i.rule, i.cell) for i in outcome.issues] == [("date-outside-campaign", "B3")]
     assert "2022-12-20" in outcome.issues[0].message_zh and "2023-12-15" in outcome.issues[0].message_zh
+
+
+def test_a_file_still_being_written_is_left_in_the_inbox_and_read_once_complete(home, ref, validator, reader,
+                                                                                tmp_path):
+    ingestor = Ingestor(home, ref, validator, reader)  # watches a file changed in the last second before reading it
+    content = write_submission(tmp_path / "x.xlsx", ref, "翁源县", DEMO_DATE,
+                               [FilledRow("全县", {"走访慰问户数（户）": 5})]).read_bytes()
+    path = home.inbox / "翁源县.xlsx"
+    with path.open("wb") as writer:  # a copy in progress: half written, the rest comes while warmline looks
+        writer.write(content[:len(content) // 2])
+        writer.flush()
+        finisher = threading.Timer(0.3, lambda: (writer.write(content[len(content) // 2:]), writer.flush()))
+        finisher.start()
+        (first,) = ingest_inbox(ingestor)
+        finisher.join()
+    assert (first.status, first.reason) == ("skipped", "still being written (its size or time changed while it was "
+                                                       "read); left in the inbox for the next run")
+    assert query(home, "SELECT count(*) FROM raw.submissions") == [(0,)] and list(home.archive.iterdir()) == []
+    (second,) = ingest_inbox(ingestor)
+    assert second.status == "loaded" and list(home.inbox.iterdir()) == []
+
+
+def test_a_file_taken_by_another_run_before_it_was_read_is_skipped(home, ingestor):
+    con = warehouse.connect(home.warehouse)
+    try:
+        warehouse.prepare(con, ingestor.ref)
+        outcome = ingestor.ingest(home.inbox / "已被取走.xlsx", con)
+    finally:
+        con.close()
+    assert (outcome.status, outcome.reason, outcome.receipt.file_name) == (
+        "skipped", "no longer in the inbox: another run took it first", "已被取走.xlsx")
+    assert query(home, "SELECT count(*) FROM raw.submissions") == [(0,)]
+
+
+def test_a_file_rewritten_while_it_was_ingested_stays_for_the_next_run(home, ingestor, ref, tmp_path, monkeypatch):
+    first = land(home, write_submission(tmp_path / "翁源县.xlsx", ref, "翁源县", DEMO_DATE,
+                                        [FilledRow("全县", {"走访慰问户数（户）": 6000})]), dt.datetime(2023, 12, 20, 9))
+    newer = write_submission(tmp_path / "new" / "翁源县.xlsx", ref, "翁源县", DEMO_DATE,
+                             [FilledRow("全县", {"走访慰问户数（户）": 6802})]).read_bytes()
+    outcome_of = ingestor._outcome
+
+    def rewritten_meanwhile(receipt, content, con):
+        first.write_bytes(newer)  # the sender copies a new version over it while the old one is being read
+        return outcome_of(receipt, content, con)
+
+    monkeypatch.setattr(ingestor, "_outcome", rewritten_meanwhile)
+    (outcome,) = ingest_inbox(ingestor)
+    monkeypatch.undo()
+    assert outcome.status == "loaded" and first.read_bytes() == newer  # recorded, and the new version kept
+    (again,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert again.status == "loaded" and again.receipt.sha256 != outcome.receipt.sha256
+    assert query(home, "SELECT status FROM raw.submissions ORDER BY received_at") == [("superseded",), ("loaded",)]
+    assert query(home, "SELECT households_visited FROM marts.headline WHERE as_of_date = ?", [DEMO_DATE]) == \
+        [(6802.0,)]
+
+
+def test_the_report_of_a_file_with_the_longest_possible_name_gets_a_shortened_name(home, ingestor):
+    name = "浈" * 83 + ".xlsx"  # 254 bytes: ext4 allows 255, and the report adds '.<id>.txt'
+    (home.inbox / name).write_bytes(b"PK\x03\x04 cut short")
+    (outcome,) = ingest_inbox(ingestor)
+    assert (outcome.status, outcome.receipt.file_name) == ("rejected", name)
+    assert outcome.report_path == f"data/raw/rejected/{'浈' * 66}.{outcome.receipt.submission_id}.txt"
+    assert f"文件 File:              {name}" in (home.home / outcome.report_path).read_text(encoding="utf-8")
+
+
+def test_a_file_too_large_to_read_is_archived_whole_and_refused(home, ingestor, monkeypatch):
+    monkeypatch.setattr("transforms.ingest.MAX_FILE_BYTES", 4096)
+    big = bytes(range(256)) * 64 + b"PK"  # 16 KB, read and archived in chunks, never whole
+    (home.inbox / "浈江区.xlsx").write_bytes(big)
+    (outcome,) = ingest_inbox(ingestor)
+    assert (outcome.status, outcome.issues[0].rule) == ("rejected", "file-too-large")
+    assert (home.home / outcome.receipt.archive_path).read_bytes() == big
+    assert outcome.receipt.sha256 == hashlib.sha256(big).hexdigest()
+    assert not [p for p in home.archive.iterdir() if p.name.startswith(".")]
+
+
+def test_an_archived_copy_keeps_only_a_plain_extension(home, ingestor):
+    (home.inbox / ("报表." + "x" * 200)).write_bytes(b"not a table")
+    (home.inbox / "报表.XLSX\n").write_bytes(b"not a table either")
+    outcomes = ingest_inbox(ingestor)
+    assert sorted(Path(o.receipt.archive_path).name for o in outcomes) == sorted(
+        o.receipt.sha256 for o in outcomes)

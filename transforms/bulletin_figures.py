@@ -7,13 +7,13 @@ import datetime as dt
 from pathlib import Path
 
 from transforms.bulletin_text import Bulletin
+from transforms.safe_text import defuse, redact_personal
 
 COLUMNS = ("figure_id", "text_as_published", "indicator", "item_type", "unit_code", "unit_name", "value",
            "qualifier", "as_of_date", "query", "submission_id", "file_name", "source_unit_code", "source_unit_name",
            "source_cells", "source_text", "source_value", "source_qualifier")
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); file names and
-# sheet names come from outside, so text cells are defused with a leading apostrophe.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# File names and sheet names come from outside: text cells are defused against formulas, and phone and identity
+# numbers in a file name are masked (transforms/safe_text.py).
 
 
 def figure_rows(bulletin: Bulletin) -> list[dict[str, str]]:
@@ -28,7 +28,8 @@ def figure_rows(bulletin: Bulletin) -> list[dict[str, str]]:
             rows.append({**figure, "as_of_date": bulletin.day})
         for s in p.sources:
             rows.append({**figure, "as_of_date": s.report_date, "submission_id": s.submission_id,
-                         "file_name": s.file_name, "source_unit_code": s.unit_code, "source_unit_name": s.unit_name,
+                         "file_name": redact_personal(s.file_name), "source_unit_code": s.unit_code,
+                         "source_unit_name": s.unit_name,
                          "source_cells": s.source_cells, "source_text": s.raw_text, "source_value": s.value,
                          "source_qualifier": s.qualifier})
     return [{column: cell(row.get(column)) for column in COLUMNS} for row in rows]
@@ -44,8 +45,7 @@ def cell(value: object) -> str:
         return value.isoformat()
     if isinstance(value, int):
         return str(value)
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_START) else text
+    return defuse(str(value))
 
 
 def write_figures_csv(rows: list[dict[str, str]], path: Path) -> None:

@@ -54,7 +54,8 @@ def write_submission(target: Path, ref: Reference, unit_name: str = "", as_of: d
                      rows: list[FilledRow] | None = None, total: FilledRow | None = None) -> Path:
     """Write the standard workbook to `target`; blank when no rows are given."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(str(target))
+    # Text is written as text: a label or sender starting with = stays a string, never becomes a formula.
+    workbook = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False})
     # A fixed creation time makes the same content the same bytes, so a re-sent file is seen as a duplicate.
     created = dt.datetime.combine(as_of or ref.campaign.start_date, dt.time(0, 0))
     workbook.set_properties({"created": created, "author": unit_name or "warmline", "title": SHEET_NAME})

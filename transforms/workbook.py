@@ -13,6 +13,12 @@ WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 SUPPORTED_SUFFIXES = WORKBOOK_SUFFIXES | CSV_SUFFIXES
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # what Excel writes on Chinese Windows; gb18030 is a superset of GBK
+# A submission is a table per town or street, not a household list: a sheet longer than this is refused.
+MAX_SHEET_ROWS = 10_000
+# Cells from A1 to a sheet's last used cell: the grid read into memory (32 bytes a cell in calamine, more in
+# Python); five million keeps a sheet well under a few hundred MB.
+MAX_SHEET_CELLS = 5_000_000
+MAX_WORKBOOK_CELLS = 10_000_000  # all sheets together
 
 
 @dataclass
@@ -32,10 +38,11 @@ class Sheet:
 class UnreadableFile(ValueError):
     """The file cannot be opened as a workbook or CSV; the message says why in the clerk's words."""
 
-    def __init__(self, message_zh: str, message_en: str):
+    def __init__(self, message_zh: str, message_en: str, rule: str = "unreadable-file"):
         super().__init__(message_en)
         self.message_zh = message_zh
         self.message_en = message_en
+        self.rule = rule
 
 
 def cell_ref(r: int, c: int) -> str:
@@ -64,13 +71,24 @@ def read_sheets(content: bytes, file_name: str) -> list[Sheet]:
         )
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
-        sheets = []
+        sheets, cells = [], 0
         for name in workbook.sheet_names:
             sheet = workbook.get_sheet_by_name(name)
-            rows = [[_clean(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
-            sheets.append(Sheet(name, rows, list(sheet.merged_cell_ranges or [])))
+            rows, columns = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
+            cells += rows * columns
+            problem = sheet_size_problem(name, rows, columns) or workbook_size_problem(cells)
+            if problem:
+                raise problem
+            grid = [[_clean(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+            sheets.append(Sheet(name, grid, list(sheet.merged_cell_ranges or [])))
         return sheets
-    except Exception as exc:  # calamine raises several error types for damaged files
+    except UnreadableFile:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine raises several error types for damaged files, and panics
+        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+            raise UnreadableFile(*ENCRYPTED, rule="encrypted-file") from exc
         raise UnreadableFile(
             f"文件已损坏或不是有效的表格文件，无法打开（{type(exc).__name__}），请在 Excel 中重新保存后再提交",
             f"the file is damaged or not a valid spreadsheet ({type(exc).__name__}: {exc}) — re-save it in Excel and send it again",
@@ -90,4 +108,45 @@ def _read_csv(content: bytes, file_name: str) -> Sheet:
             "the CSV file's encoding is neither UTF-8 nor GB18030 — save it as 'CSV UTF-8'",
         )
     rows = [[_clean(v.strip()) for v in row] for row in csv.reader(io.StringIO(text))]
-    return Sheet(Path(file_name).stem, rows)
+    name = Path(file_name).stem
+    problem = sheet_size_problem(name, len(rows), max((len(r) for r in rows), default=0))
+    if problem:
+        raise problem
+    return Sheet(name, rows)
+
+
+ENCRYPTED = (
+    "文件设置了打开密码，系统无法读取。请在 Excel 中取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后再提交",
+    "the file is password-protected — remove the password in Excel (File → Info → Protect Workbook → "
+    "Encrypt with Password, clear it) and send it again",
+)
+
+
+def sheet_size_problem(name: str, rows: int, columns: int) -> UnreadableFile | None:
+    """Why a sheet of `rows` x `columns` (from A1) is too big to read, or None when it is not."""
+    if rows * columns > MAX_SHEET_CELLS:
+        where = cell_ref(rows - 1, columns - 1)
+        return UnreadableFile(
+            f"工作表“{name}”的数据区域过大（从 A1 到 {where}，{rows * columns:,} 个单元格，上限 {MAX_SHEET_CELLS:,}）。"
+            "请删除表格以外远处的内容后再提交",
+            f"sheet '{name}' spans too large an area (A1 to {where}, {rows * columns:,} cells; the limit is "
+            f"{MAX_SHEET_CELLS:,}) — delete whatever lies far outside the table and send it again",
+            rule="sheet-too-large")
+    if rows > MAX_SHEET_ROWS:
+        return UnreadableFile(
+            f"工作表“{name}”超过 {MAX_SHEET_ROWS:,} 行，不像汇总表。请提交按镇（街道）汇总的统计表，不要提交到户、到人的明细",
+            f"sheet '{name}' has more than {MAX_SHEET_ROWS:,} rows, more than a summary table can have — "
+            "send the table summed per town or street, not a list of households or people",
+            rule="too-many-rows")
+    return None
+
+
+def workbook_size_problem(cells: int) -> UnreadableFile | None:
+    """Why sheets spanning `cells` cells together are too big to read, or None when they are not."""
+    if cells <= MAX_WORKBOOK_CELLS:
+        return None
+    return UnreadableFile(
+        f"各工作表的数据区域合计 {cells:,} 个单元格，超过上限（{MAX_WORKBOOK_CELLS:,}）。请只保留统计表，删除多余的工作表后再提交",
+        f"the sheets together span {cells:,} cells (the limit is {MAX_WORKBOOK_CELLS:,}) — keep only the "
+        "table, delete the other sheets and send it again",
+        rule="sheet-too-large")

@@ -1,0 +1,189 @@
+"""Crash safety: kill -9 during a load leaves the warehouse consistent and the next run ends where an uninterrupted
+run ends; two `warmline run` at once count nothing twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, ingest_inbox, make_home
+from transforms import warehouse
+from transforms.audit import audit
+from transforms.demo import DEMO_DATE, write_demo
+from transforms.ingest import Ingestor
+from transforms.template import FilledRow, write_submission
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+# Ingests the inbox the way the daily flow does, and stops for good at one point of the Nth file: `in-transaction`
+# (rows written, not committed) or `before-leaving-inbox` (committed, the file still in the inbox).
+CHILD = """
+import os, sys, time
+from pathlib import Path
+from transforms import load, warehouse
+from transforms.ingest import Ingestor
+from transforms.layout import Layout
+from transforms.reference import load_reference
+
+home, stop, nth = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+layout = Layout(home)
+ingestor = Ingestor(layout, load_reference(layout.reference))
+count = {"n": 0}
+
+def stop_here(what):
+    count["n"] += 1
+    if count["n"] == nth:
+        print(what, ingestor.reader._worker.process.pid, flush=True)
+        time.sleep(600)
+
+if stop == "in-transaction":  # settle_supersession runs inside record()'s transaction, after the facts
+    settle = load.settle_supersession
+    def slow_settle(con, unit, day):
+        settle(con, unit, day)
+        stop_here("in-transaction")
+    load.settle_supersession = slow_settle
+else:
+    leave = Ingestor._leave_inbox
+    def slow_leave(self, path, seen):
+        stop_here("before-leaving-inbox")
+        leave(self, path, seen)
+    Ingestor._leave_inbox = slow_leave
+
+con = warehouse.connect(layout.warehouse)
+warehouse.prepare(con, ingestor.ref)
+for path in sorted(layout.inbox.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name)):
+    print("ingested", ingestor.ingest(path, con).status, flush=True)
+print("finished", flush=True)
+"""
+
+
+def land_batch(layout, ref, scratch: Path) -> int:
+    """The worked example plus a superseded file, a duplicate and a rejected one, each landing at a fixed time."""
+    files = write_demo(scratch / "demo", ref)
+    files.append(write_submission(scratch / "翁源县_更正.xlsx", ref, "翁源县民政局", DEMO_DATE,
+                                  [FilledRow("县民政局及各镇", {"走访慰问户数（户）": 6900})]))
+    files.append(files[0].with_name("再次发送.xlsx"))
+    shutil.copyfile(files[0], files[-1])
+    files.append(write_submission(scratch / "浈江区_bad.xlsx", ref, "浈江区民政局", DEMO_DATE,
+                                  [FilledRow("犁市镇", {"走访慰问户数（户）": -5})]))
+    for n, path in enumerate(files):
+        target = layout.inbox / path.name
+        shutil.copyfile(path, target)
+        landed = dt.datetime(2023, 12, 20, 9, n, tzinfo=SHANGHAI).timestamp()
+        os.utime(target, (landed, landed))
+    return len(files)
+
+
+def state(layout) -> tuple[list, list]:
+    con = warehouse.connect(layout.warehouse, read_only=True)
+    try:
+        submissions = con.execute("SELECT submission_id, file_name, sha256, status, unit_code, as_of_date "
+                                  "FROM raw.submissions ORDER BY submission_id").fetchall()
+        totals = con.execute("SELECT * FROM marts.city_totals ORDER BY ALL").fetchall()
+        return submissions, totals
+    finally:
+        con.close()
+
+
+def audit_findings(layout) -> list:
+    con = warehouse.connect(layout.warehouse, read_only=True)
+    try:
+        return audit(con, layout).findings
+    finally:
+        con.close()
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] in ("Z", "X")
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, ref, validator, reader):
+    """The batch ingested without interruption: what every interrupted run must end with."""
+    layout = make_home(tmp_path_factory.mktemp("uninterrupted"))
+    files = land_batch(layout, ref, tmp_path_factory.mktemp("batch"))
+    ingest_inbox(Ingestor(layout, ref, validator, reader), DEMO_DATE)
+    submissions, totals = state(layout)
+    assert len(submissions) == files
+    assert sorted(s[3] for s in submissions) == ["duplicate", "loaded", "loaded", "loaded", "loaded", "loaded",
+                                                 "loaded", "rejected", "superseded"]
+    return submissions, totals
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("stop", "nth"), [("in-transaction", 4), ("before-leaving-inbox", 3)])
+def test_kill_9_during_a_load_then_a_normal_run_ends_as_an_uninterrupted_one(stop, nth, tmp_path, ref, validator,
+                                                                           reader, uninterrupted):
+    layout = make_home(tmp_path / "home")
+    files = land_batch(layout, ref, tmp_path / "batch")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(layout.home), stop, str(nth)], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith(stop):
+            line = child.stdout.readline()
+            assert line, f"the child ended early: {lines} {child.stderr.read()}"
+            lines.append(line.strip())
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+    worker = int(lines[-1].split()[1])
+    deadline = time.monotonic() + 10
+    while not gone(worker) and time.monotonic() < deadline:  # the reading worker sees its input close and exits
+        time.sleep(0.05)
+    assert gone(worker)
+
+    # What the kill left: whole files only, each in one state; the file being loaded is still waiting.
+    recorded, _ = state(layout)
+    assert len(recorded) == (nth - 1 if stop == "in-transaction" else nth)
+    assert audit_findings(layout) == []
+    assert len(list(layout.inbox.iterdir())) == files - (nth - 1)
+
+    ingest_inbox(Ingestor(layout, ref, validator, reader), DEMO_DATE)
+    assert state(layout) == uninterrupted
+    assert audit_findings(layout) == []
+    assert list(layout.inbox.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_two_warmline_runs_at_once_count_nothing_twice(tmp_path, ref):
+    home = tmp_path / "home"
+    layout = make_home(home)
+    files = land_batch(layout, ref, tmp_path / "batch")
+    runs = []
+    for n in (1, 2):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        env.update(WARMLINE_HOME=str(home), PREFECT_HOME=str(tmp_path / f"prefect{n}"), COLUMNS="200")
+        runs.append(subprocess.Popen([str(Path(sys.executable).with_name("warmline")), "run", "--date", "2023-12-20"],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = [(*run.communicate(timeout=600), run.returncode) for run in runs]
+    results = [(code, out, err) for out, err, code in results]
+    assert [code for code, _, _ in results] == [0, 0], [err for _, _, err in results]
+    submissions, _ = state(layout)
+    assert len(submissions) == files == len({s[0] for s in submissions})  # one row per file received, no more
+    assert sorted(s[3] for s in submissions).count("loaded") == 6
+    outs = [out.splitlines() for _, out, _ in results]
+    # One run ingested the files (statuses as of ingestion: 翁源县's first file was loaded, then superseded) ...
+    first = "Files: 7 loaded, 0 superseded, 1 duplicate, 1 rejected"
+    assert sorted(first in lines for lines in outs) == [False, True]
+    other = next(lines for lines in outs if first not in lines)
+    # ... the other waited for the warehouse, and found the files it had listed gone, or none listed at all.
+    assert "No files were waiting in the inbox." in other or (
+        "Files: 0 loaded, 0 superseded, 0 duplicate, 0 rejected" in other
+        and sum("│ skipped │ no longer in the inbox: another run took it first" in line for line in other) == files)
+    for lines in outs:  # the worked example, with 翁源县's corrected 6,900 households in place of 6,802
+        assert "  households visited: 24,782 户" in lines
+    assert audit_findings(layout) == []

@@ -1,0 +1,137 @@
+"""The precheck (transforms/precheck.py): refuse what could hurt the reader, before any reader opens it."""
+
+from __future__ import annotations
+
+import runpy
+import zlib
+
+import pytest
+
+from tests.conftest import REPO
+from tests.fuzz.make_fuzz import (CT, NS, SHARED_STRINGS, compound_file, deflated_spaces, inline, ods, raw_zip,
+                                  sheet_xml, xlsx, zip_bytes)
+from transforms.demo import write_demo
+from transforms.precheck import precheck
+from transforms.template import write_submission
+
+
+def rules(content: bytes, name: str = "浈江区.xlsx") -> list[str]:
+    return [i.rule for i in precheck(content, name)]
+
+
+def test_every_workbook_of_the_messy_corpus_and_the_demo_passes(tmp_path, ref):
+    """No false alarms: xlsxwriter, xlwt, hand-written ods and CSVs in four encodings, as counties send them."""
+    runpy.run_path(str(REPO / "tests" / "fixtures" / "make_fixtures.py"))["main"]([str(tmp_path / "corpus")])
+    files = [p for p in (tmp_path / "corpus").iterdir() if p.suffix != ".json"]
+    files += write_demo(tmp_path / "demo", ref) + [write_submission(tmp_path / "blank.xlsx", ref)]
+    assert len(files) > 40
+    assert {p.name: precheck(p.read_bytes(), p.name) for p in files} == {p.name: [] for p in files}
+
+
+def test_a_formatted_empty_cell_at_the_far_corner_is_no_problem():
+    """Whole columns formatted down to row 1,048,576 leave empty <c/> cells; the reader skips them too."""
+    sheet = sheet_xml(f'<row r="1">{inline("A1", "填报单位：浈江区")}</row>'
+                      '<row r="1048576"><c r="XFD1048576" s="1"/></row>')
+    assert precheck(xlsx(sheet), "浈江区.xlsx") == []
+
+
+def test_a_far_corner_cell_is_refused_with_where_it_is():
+    sheet = sheet_xml(f'<row r="1">{inline("A1", "x")}</row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    [issue] = precheck(xlsx(sheet), "浈江区.xlsx")
+    assert (issue.rule, issue.message_en) == (
+        "sheet-too-large", "sheet '统计表' spans too large an area (A1 to XFD1048576, 17,179,869,184 cells; the "
+        "limit is 5,000,000) — delete whatever lies far outside the table and send it again")
+    assert issue.message_zh.startswith("工作表“统计表”的数据区域过大（从 A1 到 XFD1048576")
+
+
+def _rows(n: int, cells: str = "") -> str:
+    return f'<row r="{n}"><c r="A{n}"><v>1</v></c>{cells}</row>'
+
+
+SPACES_20MIB, SPACES_CRC = deflated_spaces(20 * 2**20)
+
+
+@pytest.mark.parametrize(("case", "content", "name", "rule"), [
+    ("empty", b"", "a.xlsx", "empty-file"),
+    ("html named xls", b"<html><table><tr><td>1</td></tr></table></html>", "a.xls", "not-a-workbook"),
+    ("pdf named xlsx", b"%PDF-1.7 ...", "a.xlsx", "not-a-workbook"),
+    ("zip cut short", xlsx(sheet_xml(_rows(1)))[:-30], "a.xlsx", "unreadable-file"),
+    ("bad checksum", raw_zip([("xl/worksheets/sheet1.xml", zlib.compress(b"<a/>")[2:-4], 4, 12345, 8)]),
+     "a.xlsx", "unreadable-file"),
+    ("part larger than declared", raw_zip([("xl/worksheets/sheet1.xml", SPACES_20MIB, 1024,
+                                            zlib.crc32(b" " * 1024), 8)]), "a.xlsx", "unsafe-file"),
+    ("declared 1 GiB", raw_zip([("xl/worksheets/sheet1.xml", b"", 2**30, 0, 8)]), "a.xlsx", "file-too-large"),
+    ("inflates 1000:1", raw_zip([("xl/worksheets/sheet1.xml", SPACES_20MIB, 20 * 2**20, SPACES_CRC, 8)]), "a.xlsx",
+     "unsafe-file"),
+    ("compression method 12", raw_zip([("xl/worksheets/sheet1.xml", b"BZh9", 4, 0, 12)]), "a.xlsx", "unsafe-file"),
+    ("20,000 parts", zip_bytes({f"x/{i}.xml": "<a/>" for i in range(20_000)}), "a.xlsx", "unsafe-file"),
+    ("DOCTYPE in a sheet", xlsx(sheet_xml(_rows(1), prolog='<!DOCTYPE x [<!ENTITY a "b">]>')), "a.xlsx",
+     "unsafe-file"),
+    ("ENTITY in shared strings",
+     xlsx(sheet_xml(_rows(1)), shared=SHARED_STRINGS.replace("<sst", '<!ENTITY a "b"><sst')), "a.xlsx", "unsafe-file"),
+    ("4e9 shared strings", xlsx(sheet_xml(_rows(1)), shared=SHARED_STRINGS.replace('count="1"', 'count="4000000000"')),
+     "a.xlsx", "unsafe-file"),
+    ("cell beyond XFD", xlsx(sheet_xml(_rows(1, '<c r="XFE1"><v>1</v></c>'))), "a.xlsx", "unsafe-file"),
+    ("row beyond 1048576", xlsx(sheet_xml(_rows(1048577))), "a.xlsx", "unsafe-file"),
+    ("merge beyond the sheet",
+     xlsx(sheet_xml(_rows(1), after='<mergeCells><mergeCell ref="A1:B2000000"/></mergeCells>')), "a.xlsx", "unsafe-file"),
+    ("10,001 rows", xlsx(sheet_xml(_rows(10_001))), "a.xlsx", "too-many-rows"),
+    ("rows counted without r=", xlsx(sheet_xml(_rows(10_000) + "<row><c><v>1</v></c></row>")), "a.xlsx",
+     "too-many-rows"),
+    ("a repeated r= (the reader takes the last)", xlsx(sheet_xml(_rows(1, '<c r="B1" r="XFD1048576"><v>1</v></c>'))),
+     "a.xlsx", "sheet-too-large"),
+    ("400 rows x 16384 columns", xlsx(sheet_xml(_rows(400, '<c r="XFD400"><v>1</v></c>'))), "a.xlsx",
+     "sheet-too-large"),
+    ("x: namespace prefix", xlsx(sheet_xml("").replace("<sheetData></sheetData>", '<x:sheetData xmlns:x="x">'
+                                                       '<x:row r="1"><x:c r="XFD1048576"><x:v>1</x:v></x:c></x:row>'
+                                                       "</x:sheetData>")),
+     "a.xlsx", "sheet-too-large"),
+    ("three sheets of 4M cells",
+     zip_bytes({f"xl/worksheets/sheet{i}.xml": sheet_xml(_rows(10_000, '<c r="OJ10000"><v>1</v></c>')) for i in (1, 2, 3)}),
+     "a.xlsx", "sheet-too-large"),
+    ("ods repeated rows", ods('<table:table-row table:number-rows-repeated="20000"><table:table-cell '
+                              'office:value-type="float" office:value="1"/></table:table-row>'), "a.ods",
+     "too-many-rows"),
+    ("ods repeated columns", ods('<table:table-row table:number-rows-repeated="5000"><table:table-cell '
+                                 'table:number-columns-repeated="5000" office:value-type="float" office:value="1"/>'
+                                 "</table:table-row>"), "a.ods", "sheet-too-large"),
+    ("ods with a password", ods("", manifest_extra="<manifest:encryption-data/>"), "a.ods", "encrypted-file"),
+    ("xlsx with a password", compound_file({"EncryptionInfo": b"\x04\x00", "EncryptedPackage": b"x"}), "a.xlsx",
+     "encrypted-file"),
+    ("csv in UTF-16", "填报单位,浈江区\n".encode("utf-16"), "a.csv", "csv-encoding"),
+    ("csv in Big5", ("填報單位：湞江區民政局\n統計截止日期,2023-12-20\n鎮（街道）,走訪慰問戶數（戶）\n".encode("big5",
+                                                                                   errors="replace")), "a.csv",
+     "csv-encoding"),
+    ("csv of bytes", bytes(range(128, 256)) * 10, "a.csv", "csv-encoding"),
+])
+def test_a_file_that_could_hurt_the_reader_is_refused(case, content, name, rule):
+    assert rules(content, name) == [rule]
+
+
+def test_sound_variants_pass():
+    ods_ok = ods('<table:table-row><table:table-cell office:value-type="string"><text:p>填报单位</text:p>'
+                 '</table:table-cell></table:table-row><table:table-row table:number-rows-repeated="1048575">'
+                 '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>')
+    assert [rules(c, n) for c, n in [
+        (ods_ok, "a.ods"),  # LibreOffice's empty tail of repeated rows
+        ("填报单位,浈江区\n镇（街道）,走访慰问户数（户）\n犁市镇,12\n".encode("gbk"), "a.csv"),
+        ("填报单位,浈江区\n𠮷,1\n".encode("gb18030"), "a.csv"),
+        (xlsx(sheet_xml(_rows(10_000))), "a.xlsx"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "a.xls"),  # a legacy workbook: its reader is isolated
+        (b"PK\x03\x04", "a.docx"),  # not a type warmline reads: the reader says which are
+    ]] == [[]] * 6
+
+
+def test_every_refusal_says_what_to_do_in_chinese_then_english():
+    for content, name in [(b"", "a.xlsx"), (b"<html>", "a.xls"), (xlsx(sheet_xml(_rows(10_001))), "a.xlsx"),
+                          (xlsx(sheet_xml(_rows(1), prolog="<!DOCTYPE x>")), "a.xlsx"), ("x".encode("utf-16"), "a.csv"),
+                          (compound_file({"EncryptionInfo": b"\x04"}), "a.xlsx")]:
+        [issue] = precheck(content, name)
+        assert issue.severity == "error" and "请" in issue.message_zh and " — " in issue.message_en, issue
+
+
+def test_the_declared_content_types_are_not_trusted():
+    """A part named like a picture is still inflated and looked at."""
+    sheet = sheet_xml(_rows(1, '<c r="XFD1048576"><v>1</v></c>'))
+    assert rules(zip_bytes({"[Content_Types].xml": CT, "xl/media/image1.png": sheet})) == ["sheet-too-large"]
+    assert NS in sheet

@@ -1,0 +1,434 @@
+"""A cheap look at a received file before any reader opens it: refuse what could hurt the reader or is no table.
+
+The spreadsheet reader (calamine, in Rust) aborts the whole process when a file makes it allocate too much
+(a cell at XFD1048576, a shared-string count of four billion, a zip bomb), and no try/except catches that.
+This module reads the container itself, streaming and bounded, and names what it refuses in a clerk's words.
+It is the first defence; the reader's process limits (transforms/safe_read.py) are the second.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transforms.submission import ERROR, Issue
+from transforms.workbook import (CSV_ENCODINGS, CSV_SUFFIXES, ENCRYPTED, MAX_SHEET_CELLS, MAX_SHEET_ROWS,
+                                 SUPPORTED_SUFFIXES, sheet_size_problem, workbook_size_problem)
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, and every password-protected workbook
+MAX_UNPACKED_BYTES = 300 * 2**20  # all parts of a workbook, inflated
+MAX_PARTS = 10_000
+RATIO_CHECKED_FROM = 10 * 2**20  # a part this big (inflated) ...
+MAX_RATIO = 100  # ... may be at most this many times its compressed size; real sheets are 5-30
+MAX_COUNT = MAX_SHEET_CELLS  # count="…" attributes the reader trusts to size its tables
+MAX_ROW, MAX_COLUMN = 1_048_576, 16_384  # the last cell of an Excel sheet is XFD1048576
+_CHUNK = 1 << 20
+_MAX_TAG = 1 << 20  # a single XML tag longer than this is no spreadsheet
+
+_ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")  # stream name in an encrypted OOXML compound file
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+_COUNT = re.compile(rb"\b(?:count|uniqueCount)\s*=\s*[\"'](\d+)")
+# xlsx sheets: rows, cells and merged ranges, in document order, with any namespace prefix (x:c is a cell too).
+_XLSX_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|mergeCell)(?=[\s/>])([^>]*)>")
+_REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Za-z]{1,10})?\$?(\d{1,12})?[\"']")
+_RANGE = re.compile(rb"\bref\s*=\s*[\"']([A-Za-z]{0,10})(\d{0,12})(?::([A-Za-z]{0,10})(\d{0,12}))?[\"']")
+# ods content.xml: tables, rows and cells, each possibly repeated
+_ODS_TAG = re.compile(rb"<(?:[\w.-]+:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*)>"
+                      rb"|</(?:[\w.-]+:)?table-row>")
+_REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d{1,12})[\"']")
+
+
+def _issue(rule: str, zh: str, en: str) -> Issue:
+    return Issue(rule, ERROR, zh, en)
+
+
+def damaged(detail: str) -> Issue:
+    """The file is not a whole, valid workbook (cut short in transit, or not what its name says)."""
+    return _issue("unreadable-file",
+                  f"文件已损坏或不完整（{detail}），可能是复制或发送时中断。请在 Excel 中重新保存后再提交",
+                  f"the file is damaged or incomplete ({detail}), perhaps cut short in transit — "
+                  "re-save it in Excel and send it again")
+
+
+def unsafe(what_zh: str, what_en: str) -> Issue:
+    """The file is built in a way no spreadsheet program writes, the way files that attack readers are."""
+    return _issue("unsafe-file",
+                  f"文件结构异常（{what_zh}），正常的 Excel/WPS 文件不会这样，系统为安全起见不予打开。请在 Excel 中另存为新文件后再提交",
+                  f"the file is built in a way no spreadsheet program writes ({what_en}), so it is not opened, "
+                  "for safety — save it as a new file in Excel and send that")
+
+
+def precheck(content: bytes, file_name: str) -> list[Issue]:
+    """Every reason to refuse the file before reading it; empty when a reader may open it."""
+    suffix = Path(file_name).suffix.lower()
+    if not content:
+        return [_issue("empty-file", "文件是空的（0 字节），可能是复制或保存没有完成。请重新保存后再提交",
+                       "the file is empty (0 bytes): the copy or the save did not finish — save it again and send it "
+                       "again")]
+    if suffix not in SUPPORTED_SUFFIXES:
+        return []  # the reader names the supported types
+    if suffix in CSV_SUFFIXES:
+        return _csv_problems(content)
+    if content.startswith(OLE_MAGIC):
+        if _ENCRYPTION_INFO in content:
+            return [_issue("encrypted-file", *ENCRYPTED)]
+        return []  # a legacy .xls (calamine reads it whatever its name); its reader runs under process limits
+    if not content.startswith(ZIP_MAGIC):
+        return [_not_a_workbook(content, suffix)]
+    try:
+        return _zip_problems(content, suffix)
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError, struct.error, IndexError) as exc:
+        return [damaged(f"zip: {type(exc).__name__}: {exc}")]
+
+
+def _csv_problems(content: bytes) -> list[Issue]:
+    if b"\x00" in content[:65536]:
+        return [_issue("csv-encoding", "CSV 文件是 UTF-16（“Unicode 文本”）编码，系统无法读取。请另存为“CSV UTF-8”格式",
+                       "the CSV file is UTF-16 ('Unicode Text'), which is not read — save it as 'CSV UTF-8'")]
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "gb18030" and _looks_misdecoded(text):
+            return [_issue("csv-encoding", "CSV 文件的编码不是 UTF-8 或 GBK（看起来是繁体 Big5 等其他编码），读出来是乱码。"
+                                           "请另存为“CSV UTF-8”格式",
+                           "the CSV file is in neither UTF-8 nor GBK (it looks like Big5 or another encoding) and "
+                           "reads as nonsense — save it as 'CSV UTF-8'")]
+        return []
+    return [_issue("csv-encoding", "CSV 文件编码无法识别（既不是 UTF-8 也不是 GB18030/GBK），请另存为“CSV UTF-8”格式",
+                   "the CSV file's encoding is neither UTF-8 nor GB18030/GBK — save it as 'CSV UTF-8'")]
+
+
+def _looks_misdecoded(text: str) -> bool:
+    """Text in another encoding read as GB18030: mostly characters no clerk types (outside GB2312, or kana)."""
+    chinese = [ch for ch in text if "\u3040" <= ch <= "\u9fff"]
+    if len(chinese) < 10:
+        return False
+    odd = 0
+    for ch in chinese:
+        try:
+            odd += "\u3040" <= ch <= "\u30ff" or not ch.encode("gb2312")
+        except UnicodeEncodeError:
+            odd += 1
+    return odd > 0.2 * len(chinese)
+
+
+def _not_a_workbook(content: bytes, suffix: str) -> Issue:
+    head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<html", b"<!doctype html", b"<table", b"<meta")):
+        kind_zh, kind_en = "网页（HTML），常见于从业务系统直接导出的“xls”", "a web page (HTML), as some systems export 'xls'"
+    elif head.startswith(b"<?xml"):
+        kind_zh, kind_en = "XML 文本（如“XML 电子表格 2003”）", "XML text (such as 'XML Spreadsheet 2003')"
+    elif head.startswith(b"%pdf"):
+        kind_zh, kind_en = "PDF 文件", "a PDF file"
+    else:
+        kind_zh, kind_en = "无法识别的数据", "data of no known kind"
+    return _issue("not-a-workbook",
+                  f"文件名是“{suffix}”，但内容不是 Excel 工作簿（看起来是{kind_zh}）。请在 Excel 中打开后“另存为” .xlsx 再提交",
+                  f"the file is named {suffix} but is not an Excel workbook (it looks like {kind_en}) — "
+                  "open it in Excel, 'Save As' .xlsx and send that")
+
+
+def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError, OSError) as exc:
+        return [damaged(f"zip: {exc}")]
+    if len(parts) > MAX_PARTS:
+        return [unsafe(f"含 {len(parts):,} 个部件", f"{len(parts):,} parts")]
+    if any(p.flag_bits & 0x1 for p in parts):
+        return [_issue("encrypted-file", *ENCRYPTED)]
+    declared = sum(p.file_size for p in parts)
+    if declared > MAX_UNPACKED_BYTES:
+        return [_too_big(declared)]
+    ods = suffix == ".ods" or any(p.filename == "content.xml" for p in parts)
+    tabs = {} if ods else _tab_names(archive)
+    unpacked, cells = 0, 0
+    for part in parts:
+        if part.is_dir():
+            continue
+        scanner = _XlsxScanner(part.filename, tab=tabs.get(part.filename))
+        if ods:
+            scanner = {"content.xml": _OdsScanner, "META-INF/manifest.xml": _ManifestScanner}.get(
+                part.filename, _XmlScanner)(part.filename)
+        try:
+            unpacked += _inflate(content, part, MAX_UNPACKED_BYTES - unpacked, scanner)
+            for sheet, rows, columns in scanner.finish():
+                cells += rows * columns
+                problem = sheet_size_problem(sheet, rows, columns) or workbook_size_problem(cells)
+                if problem:
+                    return [_issue(problem.rule, problem.message_zh, problem.message_en)]
+        except _Refused as refused:
+            return [refused.issue]
+    return []
+
+
+def _tab_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet part -> the tab name a clerk sees, from xl/workbook.xml and its relationships (when both are small)."""
+    try:
+        parts = {p.filename: p for p in archive.infolist()}
+        book, rels = parts.get("xl/workbook.xml"), parts.get("xl/_rels/workbook.xml.rels")
+        if not book or not rels or book.file_size + rels.file_size > _MAX_TAG:
+            return {}
+        targets = dict(re.findall(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"',
+                                  archive.read(rels)))
+        sheets = re.findall(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"', archive.read(book))
+    except Exception:  # labels only: a part that cannot be read is refused by the scan that follows
+        return {}
+    return {"xl/" + targets[rid].decode("utf-8", "replace").lstrip("/").removeprefix("xl/"):
+            html.unescape(name.decode("utf-8", "replace")) for name, rid in sheets if rid in targets}
+
+
+def _too_big(size: int) -> Issue:
+    mb = size / 2**20
+    return _issue("file-too-large",
+                  f"文件解压后有 {mb:,.0f} MB，超过上限（{MAX_UNPACKED_BYTES // 2**20} MB），远大于一份统计表。"
+                  "请只保留统计表，删除图片和多余的工作表后再提交",
+                  f"unpacked, the file is {mb:,.0f} MB (the limit is {MAX_UNPACKED_BYTES // 2**20} MB), far more "
+                  "than a summary table — keep only the table, remove pictures and extra sheets, and send it again")
+
+
+class _Refused(Exception):
+    def __init__(self, issue: Issue):
+        super().__init__(issue.message_en)
+        self.issue = issue
+
+
+def _inflate(content: bytes, part: zipfile.ZipInfo, budget: int, scanner: "_XmlScanner") -> int:
+    """Inflate one part from its own bytes, as a reader would, feeding the scanner; its true size.
+
+    The sizes in the zip directory are what the file claims; this counts what its data really inflates to,
+    so a part that claims 1 KB and inflates to 4 GB stops at the budget instead of at the reader's abort.
+    """
+    start = part.header_offset
+    if content[start:start + 4] != b"PK\x03\x04":
+        raise _Refused(damaged(f"zip: bad local header for {part.filename}"))
+    name_len, extra_len = struct.unpack_from("<HH", content, start + 26)
+    data = memoryview(content)[start + 30 + name_len + extra_len:][:part.compress_size]
+    if len(data) < part.compress_size:
+        raise _Refused(damaged(f"zip: {part.filename} is cut short"))
+    if part.compress_type == zipfile.ZIP_STORED:
+        chunks = (bytes(data[i:i + _CHUNK]) for i in range(0, len(data), _CHUNK))
+    elif part.compress_type == zipfile.ZIP_DEFLATED:
+        chunks = _deflated(data, part.filename)
+    else:
+        raise _Refused(unsafe(f"部件 {part.filename} 的压缩方式 {part.compress_type}",
+                              f"part {part.filename} uses compression method {part.compress_type}"))
+    size, crc = 0, 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > part.file_size:  # what the readers size their buffers by is a lie
+            raise _Refused(unsafe(f"部件 {part.filename} 解压后超过其声明的大小（{part.file_size:,} 字节）",
+                                  f"part {part.filename} inflates beyond the {part.file_size:,} bytes it declares"))
+        if size > budget:
+            raise _Refused(_too_big(MAX_UNPACKED_BYTES + 1))
+        if size > RATIO_CHECKED_FROM and size > MAX_RATIO * max(part.compress_size, 1):
+            raise _Refused(unsafe(f"部件 {part.filename} 的压缩比超过 {MAX_RATIO}:1（压缩炸弹）",
+                                  f"part {part.filename} inflates more than {MAX_RATIO}:1, a zip bomb"))
+        crc = zlib.crc32(chunk, crc)
+        scanner.feed(chunk)
+    if size != part.file_size or crc != part.CRC:
+        raise _Refused(damaged(f"zip: {part.filename} does not match its size or checksum"))
+    return size
+
+
+def _deflated(data: memoryview, name: str):
+    inflater = zlib.decompressobj(-15)
+    for i in range(0, len(data), _CHUNK):
+        pending = bytes(data[i:i + _CHUNK])
+        while pending:
+            try:
+                out = inflater.decompress(pending, _CHUNK)
+            except zlib.error as exc:
+                raise _Refused(damaged(f"zip: {name}: {exc}")) from None
+            pending = inflater.unconsumed_tail
+            if out:
+                yield out
+            if inflater.eof:
+                return
+    if not inflater.eof:
+        raise _Refused(damaged(f"zip: {name} is cut short"))
+
+
+@dataclass
+class _XmlScanner:
+    """Looks at every XML part: no DTD or entities, no implausible counts; subclasses look at cells too."""
+
+    part: str = ""
+    carry: bytes = b""
+
+    def feed(self, chunk: bytes) -> None:
+        buffer = self.carry + chunk
+        cut = buffer.rfind(b">") + 1  # whole tags only, so no tag is ever split between two chunks
+        whole, self.carry = buffer[:cut], buffer[cut:]
+        if len(self.carry) > _MAX_TAG:
+            whole, self.carry = self.carry, b""
+        if whole:
+            self.scan(whole)
+
+    def scan(self, text: bytes) -> None:
+        if _DTD.search(text):
+            raise _Refused(unsafe("含 DTD/实体声明 <!DOCTYPE/<!ENTITY", "XML entity declarations, <!DOCTYPE/<!ENTITY"))
+        for match in _COUNT.finditer(text):
+            if int(match.group(1)) > MAX_COUNT:
+                raise _Refused(unsafe(f"声明了 {int(match.group(1)):,} 个条目", f"it declares {int(match.group(1)):,} "
+                                                                              "entries"))
+
+    def finish(self) -> list[tuple[str, int, int]]:
+        """The sheets this part holds, as (name, rows, columns) from A1 to the last used cell."""
+        if self.carry:
+            self.scan(self.carry)
+            self.carry = b""
+        return self.areas()
+
+    def areas(self) -> list[tuple[str, int, int]]:
+        return []
+
+
+def column_number(letters: bytes) -> int:
+    """1 for A, 16384 for XFD."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+@dataclass
+class _XlsxScanner(_XmlScanner):
+    """Finds a sheet part's last used cell (a self-closing <c/> is an empty, formatted cell) and its size."""
+
+    tab: str | None = None
+    row: int = 0
+    column: int = 0
+    max_row: int = 0
+    max_column: int = 0
+    used: int = 0
+
+    def scan(self, text: bytes) -> None:
+        super().scan(text)
+        for match in _XLSX_TAG.finditer(text):
+            tag, attrs = match.group(1), match.group(2)
+            if tag == b"c":
+                refs = _REF.findall(attrs)
+                for letters, digits in refs[:-1]:  # a repeated attribute: the reader takes the last one
+                    _check_position(int(digits or 1), column_number(letters or b"A"))
+                letters, digits = refs[-1] if refs else (b"", b"")
+                self.column = column_number(letters) if letters else self.column + 1
+                self.row = int(digits) if digits else self.row
+                _check_position(self.row, self.column)
+                if not attrs.endswith(b"/"):  # a cell with content
+                    self.used += 1
+                    self.max_row, self.max_column = max(self.max_row, self.row), max(self.max_column, self.column)
+                    if self.max_row > MAX_SHEET_ROWS or self.max_row * self.max_column > MAX_SHEET_CELLS:
+                        raise _Refused(_size_issue(self.label, self.max_row, self.max_column))
+            elif tag == b"row":
+                refs = _REF.findall(attrs)
+                self.row = max((int(d) for _, d in refs if d), default=self.row + 1)
+                self.column = 0
+            else:  # <mergeCell ref="A1:B2">: the parser walks merged ranges cell by cell
+                for first_letters, first_digits, last_letters, last_digits in _RANGE.findall(attrs):
+                    for letters, digits in ((first_letters, first_digits), (last_letters, last_digits)):
+                        if letters or digits:
+                            _check_position(int(digits or 1), column_number(letters or b"A"))
+
+    @property
+    def label(self) -> str:
+        """The tab name, or 'sheet3' for xl/worksheets/sheet3.xml when the workbook does not say."""
+        return self.tab or Path(self.part).stem
+
+    def areas(self) -> list[tuple[str, int, int]]:
+        return [(self.label, self.max_row, self.max_column)] if self.used else []
+
+
+def _check_position(row: int, column: int) -> None:
+    if row > MAX_ROW or column > MAX_COLUMN:
+        raise _Refused(unsafe(f"单元格位置超出 Excel 的范围（第 {row:,} 行、第 {column:,} 列）",
+                              f"a cell beyond Excel's last cell XFD1048576 (row {row:,}, column {column:,})"))
+
+
+def _size_issue(sheet: str, rows: int, columns: int) -> Issue:
+    problem = sheet_size_problem(sheet, rows, columns)
+    if problem is None:  # within one sheet's bounds, but not together with the others
+        problem = workbook_size_problem(rows * columns)
+    return _issue(problem.rule, problem.message_zh, problem.message_en)
+
+
+@dataclass
+class _OdsScanner(_XmlScanner):
+    """The same for OpenDocument, where rows and cells repeat (number-rows-repeated): count what they expand to."""
+
+    tables: list[tuple[str, int, int]] = field(default_factory=list)
+    row: int = 0
+    repeat: int = 1
+    column: int = 0
+    row_used: int = 0
+    row_last: int = 0
+    max_row: int = 0
+    max_column: int = 0
+
+    def scan(self, text: bytes) -> None:
+        super().scan(text)
+        for match in _ODS_TAG.finditer(text):
+            tag, attrs = match.group(1), match.group(2) or b""
+            repeat = _REPEAT.search(attrs)
+            n = int(repeat.group(1)) if repeat else 1
+            if tag == b"table":
+                self._end_table()
+                name = re.search(rb"name\s*=\s*[\"']([^\"']*)", attrs)
+                self.tables.append((name.group(1).decode("utf-8", "replace") if name else "?", 0, 0))
+            elif tag == b"table-row":
+                self.repeat, self.column, self.row_used, self.row_last = n, 0, 0, 0
+                if attrs.endswith(b"/"):
+                    self._end_row()
+            elif tag is None:  # </table-row>
+                self._end_row()
+            else:  # a cell, repeated n times across; self-closing without a value type is empty
+                self.column += n
+                if not attrs.endswith(b"/") or b"value-type" in attrs:
+                    self.row_used += n
+                    self.row_last = self.column
+                    _check_position(self.row + 1, self.column)
+
+    def _end_row(self) -> None:
+        if self.row_used:
+            self.max_row = self.row + self.repeat
+            self.max_column = max(self.max_column, self.row_last)
+            _check_position(self.max_row, self.max_column)
+            if self.max_row > MAX_SHEET_ROWS or self.max_row * self.max_column > MAX_SHEET_CELLS:
+                raise _Refused(_size_issue(self.tables[-1][0] if self.tables else "?", self.max_row, self.max_column))
+        self.row += self.repeat
+        self.repeat, self.row_used, self.row_last, self.column = 1, 0, 0, 0
+
+    def _end_table(self) -> None:
+        if self.tables:
+            self.tables[-1] = (self.tables[-1][0], self.max_row, self.max_column)
+        self.row = self.max_row = self.max_column = 0
+
+    def areas(self) -> list[tuple[str, int, int]]:
+        self._end_table()
+        return self.tables
+
+
+@dataclass
+class _ManifestScanner(_XmlScanner):
+    """An OpenDocument file saved with a password lists its encrypted parts in META-INF/manifest.xml."""
+
+    encrypted: bool = False
+
+    def scan(self, text: bytes) -> None:
+        super().scan(text)
+        self.encrypted = self.encrypted or b"encryption-data" in text
+
+    def areas(self) -> list[tuple[str, int, int]]:
+        if self.encrypted:
+            raise _Refused(_issue("encrypted-file", *ENCRYPTED))
+        return []
