@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_HOME ?= demo-home
 DEMO_DATE ?= 2023-12-20
 
-.PHONY: demo test install clean
+.PHONY: demo test install fonts chromium clean docs
 
 # pip's and setuptools' chatter goes to $(VENV)/install.log; it is printed only when the install fails.
 $(BIN)/warmline: pyproject.toml
@@ -15,13 +15,27 @@ $(BIN)/warmline: pyproject.toml
 		|| { tail -40 $(VENV)/install.log; exit 1; }
 	@touch $(BIN)/warmline
 
-install: $(BIN)/warmline
+install: $(BIN)/warmline fonts chromium
+
+# The bulletin's chart draws Chinese labels: Debian's Noto CJK fonts when the machine has no Chinese font.
+fonts:
+	@command -v fc-list >/dev/null && fc-list :lang=zh | grep -q . || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fontconfig fonts-noto-cjk)
+
+# The test that renders status.html draws it in headless Chromium: Debian's chromium when the machine has none.
+chromium:
+	@command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # The main job on the worked example: a fresh home, the six submissions of 2023-12-20, the city-wide table.
 demo: install
 	rm -rf $(DEMO_HOME)
 	mkdir -p $(DEMO_HOME)
 	cd $(DEMO_HOME) && ../$(BIN)/warmline init && ../$(BIN)/warmline demo && ../$(BIN)/warmline run --date $(DEMO_DATE)
+
+# docs/warehouse.md, the data dictionary: generated from the SQL models, docs/dictionary/ and data/reference/.
+docs: $(BIN)/warmline
+	$(BIN)/python -m transforms.dictionary docs/warehouse.md
 
 test: install
 	$(BIN)/python -m pytest

@@ -218,8 +218,10 @@ def _print_summary(summary, ref: Reference) -> None:
 
 @app.command()
 def run(date: Optional[str] = typer.Option(None, "--date", help="Day to compute, YYYY-MM-DD; default: today "
-                                                                   "in the campaign's time zone.")) -> None:
-    """The main job: ingest everything pending, compute the day's city-wide totals, print them."""
+                                                                   "in the campaign's time zone."),
+        force: bool = typer.Option(False, "--force", help="Publish even when a blocking check fails; the "
+                                                         "failures are stated and recorded.")) -> None:
+    """The main job: ingest everything pending, compute and check the day, print it, publish its bulletin."""
     with _errors():
         day = _parse_day(date)
         layout = _layout()
@@ -227,9 +229,57 @@ def run(date: Optional[str] = typer.Option(None, "--date", help="Day to compute,
         with _start_prefect(layout):
             from flows.daily_rollup import daily_rollup
 
-            result = daily_rollup(str(layout.home), day)
+            result = daily_rollup(str(layout.home), day, force=force)
         _print_outcomes(result["outcomes"])
         _print_summary(result["summary"], ref)
+        _print_checks(result["checks"])
+        if result.get("bulletin"):
+            paths = result["bulletin"]
+            out.print(f"Bulletin: {paths[0].parent}/ ({', '.join(p.name for p in paths)})")
+        if result["blocking"] and result["published"]:
+            out.print(f"Published with {len(result['blocking'])} blocking check(s) failing (--force); "
+                      "they are recorded with the publication.")
+        elif result["blocking"]:
+            out.print(f"NOT PUBLISHED: {len(result['blocking'])} blocking check(s) failed for {result['day']}. "
+                      f"Fix the submissions, or publish anyway with `warmline run --date {result['day']} --force`.")
+
+
+def _print_checks(checks) -> None:
+    if not checks:
+        out.print("Checks: nothing to report.")
+        return
+    table = Table(title="Checks", title_justify="left")
+    for column in ("check", "unit", "figure", "found", "expected", "effect"):
+        table.add_column(column, overflow="fold")
+    for c in checks:
+        effect = (f"accepted: {c.accepted_reason}" if c.accepted_reason else "BLOCKS" if c.blocks else "warning")
+        table.add_row(c.check, c.unit_name, c.indicator or "", c.found, c.expected, effect)
+    out.print(table)
+    for c in checks:
+        if c.blocks:
+            out.print(f"  blocking: {c.message_zh} — {c.message_en}")
+
+
+@app.command()
+def bulletin(date: str = typer.Option(..., "--date", help="Day to publish, YYYY-MM-DD.")) -> None:
+    """(Re)write the press bulletin of a day from the warehouse: bulletin.md, bulletin.docx, chart.png, figures.csv."""
+    with _errors():
+        day = _parse_day(date)
+        layout = _layout()
+        if not layout.warehouse.exists():
+            raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
+        from transforms import warehouse
+        from transforms.bulletin import BulletinError, bulletin_folder, load_wording, write_bulletin
+
+        con = warehouse.connect(layout.warehouse, read_only=True)
+        try:
+            written = write_bulletin(con, day, bulletin_folder(layout.bulletins, day), load_wording(layout.reference))
+        except BulletinError as exc:
+            raise UserError(f"bulletin for {day} not written: {exc}") from None
+        finally:
+            con.close()
+        for path in written:
+            out.print(f"wrote {path}")
 
 
 @app.command()
@@ -245,6 +295,226 @@ def ingest(files: Optional[list[Path]] = typer.Argument(None, help="Files to ing
 
             outcomes = ingest_pending(str(layout.home), [str(f.resolve()) for f in files] if files else None)
         _print_outcomes(outcomes)
+
+
+@app.command()
+def serve() -> None:
+    """Long-running service on a Prefect server: event-triggered ingest and the scheduled daily flow."""
+    import logging
+    import os
+
+    with _errors():
+        layout = _layout()
+        ref = _reference(layout)
+        if not os.environ.get("PREFECT_API_URL"):
+            raise UserError("warmline serve needs a Prefect server: run `prefect server start` in another "
+                            "terminal, then export PREFECT_API_URL=http://127.0.0.1:4200/api")
+        configure_prefect(layout)
+        import asyncio
+
+        from flows.ingest_submission import ingestor_for
+        from flows.serve import deployments, run_service
+
+        console = logging.StreamHandler(sys.stdout)
+        console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        for name in ("warmline.serve", "warmline.watch"):
+            logging.getLogger(name).addHandler(console)
+            logging.getLogger(name).setLevel(logging.INFO)
+        ingestor_for(str(layout.home))  # load validation once, before the first file arrives
+        api = os.environ["PREFECT_API_URL"]
+        ready = lambda: out.print(  # noqa: E731
+            f"warmline serve: watching {layout.inbox}\n"
+            f"  deployments: ingest-submission (on warmline.submission.received), reconcile-inbox (every 10 "
+            f"minutes), daily-rollup ({ref.campaign.rollup_cron}, {ref.campaign.timezone.key})\n"
+            f"  Prefect UI: {api.removesuffix('/api')}\n  logs: {layout.logs / 'warmline.log'}\n"
+            "  stop with Ctrl+C")
+        try:
+            asyncio.run(run_service(layout, deployments(layout, ref), ready))
+        except KeyboardInterrupt:
+            out.print("warmline serve: stopped")
+
+
+SHOWN_ROWS = 1000  # on screen; --out writes them all
+
+
+def _print_rows(result) -> None:
+    from numbers import Number
+
+    from transforms.query import cell_text, columns, fetch
+
+    names = columns(result)
+    if not names:
+        out.print("OK: the statement returned no rows")
+        return
+    rows = fetch(result, SHOWN_ROWS + 1)
+    table = Table()
+    for i, name in enumerate(names):
+        numeric = any(isinstance(r[i], Number) and not isinstance(r[i], bool) for r in rows)
+        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+    for row in rows[:SHOWN_ROWS]:
+        table.add_row(*(cell_text(v) for v in row))
+    out.print(table)
+    if len(rows) > SHOWN_ROWS:
+        out.print(f"showing the first {SHOWN_ROWS:,} rows; write them all with --out FILE.csv or --out FILE.parquet")
+    else:
+        out.print(f"{len(rows)} row" + ("" if len(rows) == 1 else "s"))
+
+
+@app.command(name="sql")
+def sql_query(query: str = typer.Argument(..., help='The SQL to run, e.g. "SELECT * FROM marts.headline".'),
+              output: Optional[Path] = typer.Option(None, "--out", help="Write every row to this file instead of "
+                                                                        "printing: .csv or .parquet.")) -> None:
+    """Run a read-only SQL query on the analytics database and print the rows (or write them: --out FILE)."""
+    from transforms.query import QueryFailed, open_for_reading, run, write_result, writer_for
+
+    with _errors():
+        layout = _layout()
+        if output is not None:
+            try:
+                writer_for(output)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+        try:
+            con, _ = open_for_reading(layout)
+        except FileNotFoundError:
+            raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run` first") from None
+        try:
+            if output is None:
+                _print_rows(run(con, query))
+            else:
+                rows = write_result(con, query, output)
+                out.print(f"wrote {rows} row{'' if rows == 1 else 's'} to {output}")
+        except QueryFailed as exc:
+            raise UserError(f"query failed: {exc}") from None
+        finally:
+            con.close()
+
+
+@app.command()
+def audit() -> None:
+    """Prove nothing was lost or let in: every file in one final state, every fact traced to an archived file
+    whose hash matches, the marts equal to a recomputation from the facts; exit status 1 on any finding."""
+    from transforms import warehouse
+    from transforms.audit import audit as audit_warehouse
+
+    with _errors():
+        layout = _layout()
+        if not layout.warehouse.exists():
+            raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run` first")
+        con = warehouse.connect(layout.warehouse, read_only=True)
+        try:
+            report = audit_warehouse(con, layout)
+        finally:
+            con.close()
+        for finding in report.findings:
+            out.print(finding.line(), markup=False, soft_wrap=True)
+        out.print(report.summary(), markup=False, soft_wrap=True)
+        if not report.ok:
+            raise typer.Exit(1)
+
+
+def _print_status_units(status) -> None:
+    from rich.markup import escape
+
+    from transforms.status import COMPLETENESS, HEADLINE, figures_cell, files_cell, headline_cells, received_cell
+
+    out.print("  units: " + ", ".join(f"{n} {COMPLETENESS[k][1]}" for k, n in status.counts().items()))
+    units = Table(title=f"Units, {status.day}", title_justify="left")
+    for column, justify in (("unit", "left"), ("code", "left"), ("status", "left"), ("report of", "left"),
+                            ("received", "left"), ("figures", "right"), *((en, "right") for _, _, en in HEADLINE),
+                            ("files of the day", "left")):
+        units.add_column(column, justify=justify, overflow="fold")
+    for u in status.units:
+        units.add_row(*map(escape, (u["unit_name"], u["unit_code"], COMPLETENESS[u["completeness"]][1],
+                                    str(u["report_date"] or "—"), received_cell(u), figures_cell(u),
+                                    *headline_cells(u), files_cell(u["files"]))))
+    out.print(units)
+
+
+def _print_status(status, page: Optional[Path], docs: Optional[Path], docs_problem: Optional[str]) -> None:
+    from rich.markup import escape
+
+    from transforms.status import correction_text, overlap_text, publication_lines, revision_text
+
+    out.print(f"{status.campaign} — status of {status.day} (deadline {status.deadline:%H:%M}, {status.timezone})",
+              markup=False)
+    if status.units:
+        _print_status_units(status)
+    files = [f for u in status.units for f in u["files"]] + status.unattributed
+    if files:
+        table = Table(title=f"Files for {status.day}", title_justify="left")
+        for column in ("received", "file", "unit", "status", "warnings", "reason"):
+            table.add_column(column, overflow="fold", justify="right" if column == "warnings" else "left")
+        for f in sorted(files, key=lambda f: f["received_at"]):
+            table.add_row(*map(escape, (f"{f['received_local']:%m-%d %H:%M}", f["file_name"], f["unit_name"] or "?",
+                                        f["status"], str(f["warnings"]), f["reason"] or "")))
+        out.print(table)
+    _print_checks(status.checks)
+    out.print(f"Corrections of unit reports up to {status.day}:" if status.revisions
+              else f"Corrections of unit reports up to {status.day}: none")
+    for r in status.revisions:
+        out.print(f"  {revision_text(r)}", markup=False, soft_wrap=True)
+    if status.corrections:
+        out.print("Published figures of earlier days changed since:")
+        for c in status.corrections:
+            out.print(f"  {correction_text(c)}", markup=False, soft_wrap=True)
+    for o in status.overlaps:
+        out.print(f"Set aside: {overlap_text(o)}", markup=False, soft_wrap=True)
+    for line in publication_lines(status):
+        out.print(line, markup=False, soft_wrap=True)
+    if docs:
+        out.print(f"Data Docs: {docs}", markup=False, soft_wrap=True)
+    else:
+        out.print(f"Data Docs: {docs_problem or 'none yet (validation results are kept from the next run)'}",
+                  markup=False, soft_wrap=True)
+    if page:
+        out.print(f"Status page: {page}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show, YYYY-MM-DD; default: today in "
+                                                                   "the campaign's time zone.")) -> None:
+    """Per unit: on time, late, carried forward or missing, with each file's validation; the checks, corrections
+    and whether the day is published. Writes data/bulletins/<D>/status.html and links the Data Docs."""
+    with _errors():
+        day = _parse_day(date)
+        layout = _layout()
+        ref = _reference(layout)
+        day = day or dt.datetime.now(ref.campaign.timezone).date()
+        if not layout.warehouse.exists():
+            raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
+        import duckdb
+
+        from transforms import warehouse
+        from transforms.quality_docs import ResultStore, docs_index, docs_outdated, stored_validations
+        from transforms.status import day_status
+        from transforms.status_page import status_folder, write_status_page
+        from transforms.validation import SubmissionValidator
+
+        validator = SubmissionValidator(ref)  # the cross-field suite; the only reason to load Great Expectations
+        stored = stored_validations(layout.quality)
+        con = warehouse.connect(layout.warehouse, read_only=True)
+        try:
+            result = day_status(con, ref, day, validator, stored)
+        except duckdb.CatalogException as exc:
+            raise UserError(f"the warehouse has no view or table the status needs ({exc}); refresh its views with "
+                            "`warmline init` (safe to run again), then run `warmline status` again") from None
+        finally:
+            con.close()
+        docs, problem = (docs_index(layout.quality) if stored else None), None
+        if docs_outdated(layout.quality):
+            try:
+                docs = ResultStore(layout.quality).build()
+            except Exception as exc:  # the status itself stands without the Data Docs
+                docs, problem = None, f"not rebuilt ({type(exc).__name__}: {exc})"
+        page = None
+        if result.units:
+            page = write_status_page(result, status_folder(layout.bulletins, day), docs,
+                                     dt.datetime.now(ref.campaign.timezone))
+        else:
+            out.print(f"Nothing computed for {day} yet: it is outside the campaign ({ref.campaign.start_date} to "
+                      f"{ref.campaign.end_date}) or after the last day run; `warmline run --date {day}` computes it.")
+        _print_status(result, page, docs, problem)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,13 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.ingest_submission import ingest_all, ingestor_for, pending_files
+from flows.events import emit_day_published
+from flows.ingest_submission import ingest_all, ingestor_for, pending_files, publish_for_analysts
 from transforms import warehouse
+from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
+from transforms.checks import CheckResult, DayChecks
 from transforms.layout import Layout
+from transforms.publication import record_publication
 from transforms.summary import DaySummary, day_summary
 
 
@@ -40,13 +44,66 @@ def summarise_day(home: str, day: dt.date) -> DaySummary:
         con.close()
 
 
+@task(name="write-bulletin")
+def publish_bulletin(home: str, day: dt.date) -> list[Path]:
+    """The day's press bulletin in data/bulletins/<day>/, written from the warehouse alone."""
+    layout = Layout(Path(home))
+    con = warehouse.connect(layout.warehouse, read_only=True)
+    try:
+        return write_bulletin(con, day, bulletin_folder(layout.bulletins, day), load_wording(layout.reference))
+    finally:
+        con.close()
+
+
+@task(name="check-day")
+def check_day(home: str, day: dt.date) -> list[CheckResult]:
+    """The statistician's checks of the day (completeness, cumulative, outliers, cross-field, plausibility)."""
+    ingestor = ingestor_for(home)
+    con = warehouse.connect(Layout(Path(home)).warehouse, read_only=True)
+    try:
+        return DayChecks(ingestor.ref, ingestor.validator).run(con, day)
+    finally:
+        con.close()
+
+
+@task(name="record-publication")
+def record_day_published(home: str, day: dt.date, forced: bool, blocking: list[CheckResult]) -> None:
+    """Keep the figures as published, so a later correction is called out."""
+    con = warehouse.connect(Layout(Path(home)).warehouse)
+    try:
+        record_publication(con, day, forced, blocking)
+    finally:
+        con.close()
+
+
 @flow(name="daily-rollup")
-def daily_rollup(home: str, day: dt.date | None = None) -> dict:
-    """Ingest everything pending, compute day `day` (default: today in the campaign's zone), summarise it."""
+def daily_rollup(home: str, day: dt.date | None = None, delegate: bool = False, force: bool = False) -> dict:
+    """Ingest everything pending, compute day `day` (default: today in the campaign's zone), check it, and
+    publish it (bulletin, published figures) unless a blocking check fails and `force` is not set."""
     day = day or campaign_today(home)
     files = pending_files(Layout(Path(home)))
-    outcomes = ingest_all(files, home) if files else []
+    outcomes = ingest_all(files, home, delegate, publish_after=False) if files else []
     build_marts(home, day)
     summary = summarise_day(home, day)
-    get_run_logger().info("day %s: %d files ingested, %d units missing", day, len(outcomes), len(summary.missing))
-    return {"day": day, "outcomes": outcomes, "summary": summary}
+    checks = check_day(home, day) if summary.headline else []
+    blocking = [c for c in checks if c.blocks]
+    # A day outside the campaign has no figures and so nothing to publish; the summary says so.
+    published = bool(summary.headline) and (not blocking or force)
+    bulletin = []
+    if published:
+        bulletin = publish_bulletin(home, day)
+        record_day_published(home, day, bool(blocking), blocking)
+    publish_for_analysts(home)
+    get_run_logger().info("day %s: %d files ingested, %d units missing, %d blocking checks, published: %s",
+                          day, len(outcomes), len(summary.missing), len(blocking), published)
+    if published:
+        emit_day_published(day.isoformat(), day_event_payload(summary, outcomes))
+    return {"day": day, "outcomes": outcomes, "summary": summary, "bulletin": bulletin, "checks": checks,
+            "blocking": blocking, "published": published, "forced": published and bool(blocking)}
+
+
+def day_event_payload(summary: DaySummary, outcomes: list[dict]) -> dict:
+    """What warmline.day.published carries: the headline figures, unit counts and this run's file outcomes."""
+    headline = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in (summary.headline or {}).items()}
+    files = {s: sum(1 for o in outcomes if o["status"] == s) for s in ("loaded", "superseded", "duplicate", "rejected")}
+    return {"headline": headline, "files": files, "units_missing": [u["unit_code"] for u in summary.missing]}

@@ -44,6 +44,8 @@ def test_demo_end_to_end(tmp_path, prefect_home):
     assert "  patrols run: at least 371 次 (at_least)" in lines
     assert "  units: 6 reporting, 0 carried forward, 6 missing" in lines
     assert "6 units missing: 武江区, 曲江区, 仁化县, 乳源瑶族自治县, 新丰县, 乐昌市" in lines
+    assert f"Bulletin: {home / 'data/bulletins/2023-12-20'}/ (bulletin.md, bulletin.docx, chart.png, figures.csv)" \
+        in lines
     assert "Files: 6 loaded, 0 superseded, 0 duplicate, 0 rejected" in lines
     # Prefect's own log lines go to the log file, not over the user's table.
     assert not re.search(r"\| (INFO|WARNING) +\|", run.stdout + run.stderr)
@@ -74,7 +76,7 @@ def test_init_is_idempotent(tmp_path):
     assert first.returncode == second.returncode == 0
     assert "already set up; nothing changed" in second.stdout
     assert sorted(p.name for p in (home / "data/reference").iterdir()) == \
-        ["campaign.toml", "indicators.csv", "item_types.csv", "units.csv"]
+        ["bulletin_phrases.csv", "campaign.toml", "indicators.csv", "item_types.csv", "units.csv"]
 
 
 def test_commands_outside_a_home_fail_with_one_line_and_the_fix(tmp_path):

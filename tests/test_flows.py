@@ -29,6 +29,9 @@ def test_daily_rollup_ingests_pending_files_and_summarises_the_day(prefect, tmp_
     result = daily_rollup(str(layout.home), DEMO_DATE)
     assert [o["status"] for o in result["outcomes"]] == ["loaded"] * 6
     summary = result["summary"]
+    assert [p.relative_to(layout.home).as_posix() for p in result["bulletin"]] == [
+        f"data/bulletins/2023-12-20/{name}" for name in ("bulletin.md", "bulletin.docx", "chart.png", "figures.csv")]
+    assert all(p.stat().st_size > 0 for p in result["bulletin"])
     assert summary.headline["households_visited"] == 24684
     assert (summary.headline["funds_disbursed"], summary.headline["funds_disbursed_qualifier"]) == (4185000, "approx")
     assert (summary.headline["items_issued"], summary.headline["items_issued_qualifier"]) == (5584, "at_least")
@@ -71,3 +74,44 @@ def test_flow_runs_are_recorded_on_the_server(prefect, tmp_path, ref):
             return {(await client.read_flow(r.flow_id)).name for r in runs if r.state and r.state.is_completed()}
 
     assert {"daily-rollup", "ingest-submission"} <= asyncio.run(names())
+
+
+def test_a_blocking_check_holds_the_day_back_until_forced_and_corrections_are_called_out(prefect, tmp_path, ref):
+    import os
+
+    from flows.daily_rollup import daily_rollup
+    from transforms.template import FilledRow, write_submission
+
+    layout = make_home(tmp_path / "home")
+
+    def send(day, households, name, received=None):
+        path = write_submission(layout.inbox / name, ref, "始兴县", day, [FilledRow("全县", {"走访慰问户数（户）": households})])
+        received = received or dt.datetime.combine(day, dt.time(9))
+        stamp = received.replace(tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp()
+        os.utime(path, (stamp, stamp))
+
+    send(dt.date(2023, 12, 18), 500, "始兴县_1218.xlsx")
+    assert daily_rollup(str(layout.home), dt.date(2023, 12, 18))["published"] is True
+
+    send(dt.date(2023, 12, 20), 450, "始兴县_1220.xlsx")  # below its own earlier report: blocks by default
+    held = daily_rollup(str(layout.home), dt.date(2023, 12, 20))
+    assert (held["published"], held["bulletin"]) == (False, [])
+    assert [(c.check, c.unit_code, c.found) for c in held["blocking"]] == [("cumulative_falls", "440222", "450")]
+    assert not (layout.bulletins / "2023-12-20").exists()
+
+    forced = daily_rollup(str(layout.home), dt.date(2023, 12, 20), force=True)
+    assert (forced["published"], forced["forced"]) == (True, True)
+
+    # a correction of a day already published, received on the 21st
+    send(dt.date(2023, 12, 18), 520, "始兴县_1218_更正.xlsx", dt.datetime(2023, 12, 21, 10, 0))
+    assert daily_rollup(str(layout.home), dt.date(2023, 12, 21))["published"] is True
+    text = (layout.bulletins / "2023-12-21" / "bulletin.md").read_text(encoding="utf-8")
+    assert "更正：12月18日发布的全市走访慰问户数500户，经报送单位更正后为520户。" in text
+    con = warehouse.connect(layout.warehouse, read_only=True)
+    try:
+        assert con.execute("SELECT as_of_date, forced, blocking_checks IS NOT NULL FROM raw.publications "
+                           "ORDER BY published_at").fetchall() == [
+            (dt.date(2023, 12, 18), False, False), (dt.date(2023, 12, 20), True, True),
+            (dt.date(2023, 12, 21), False, False)]  # nothing new reported on the 21st, so nothing blocks
+    finally:
+        con.close()

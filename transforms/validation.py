@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -10,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from expectations import SUITES_DIR
+from transforms.quality_docs import run_name
 from transforms.reference import Reference
 from transforms.submission import ERROR, Issue, ParsedSubmission
 
@@ -52,7 +54,8 @@ class SubmissionValidator:
 
     SUITES = ("submission", "figures", "cross_field")
 
-    def __init__(self, ref: Reference, suites_dir: Path = SUITES_DIR):
+    def __init__(self, ref: Reference, suites_dir: Path = SUITES_DIR, quality_dir: Path | None = None):
+        """`quality_dir` (data/quality/): keep each submission's validation results there for Data Docs."""
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -63,8 +66,11 @@ class SubmissionValidator:
         asset = self._context.data_sources.add_pandas("warmline").add_dataframe_asset("frame")
         self._batch_definition = asset.add_batch_definition_whole_dataframe("whole")
         self.suites = {}
+        self.specs = {}
+        self.results_store = None
         for name in self.SUITES:
             spec = json.loads((suites_dir / f"{name}.json").read_text(encoding="utf-8"))
+            self.specs[name] = spec
             suite = gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"])
             # Great Expectations drops an unknown expectation type with only a log line: refuse that here.
             if len(suite.expectations) != len(spec["expectations"]):
@@ -77,14 +83,40 @@ class SubmissionValidator:
             "indicator_codes": [i.code for i in ref.indicators],
             "campaign_days": (campaign.end_date - campaign.start_date).days,
         }
+        if quality_dir is not None:
+            self.keep_results(quality_dir)
+
+    def keep_results(self, quality_dir: Path) -> None:
+        """From now on, keep each submission's validation results in a Great Expectations file-mode context in
+        `quality_dir` (a few milliseconds a file); `warmline status` builds Data Docs from them."""
+        from transforms.quality_docs import ResultStore
+
+        if self.results_store is None or self.results_store.folder != Path(quality_dir):
+            self.results_store = ResultStore(quality_dir, self.specs)
+
+    def _validate(self, suite_name: str, frame: pd.DataFrame):
+        """The ExpectationSuiteValidationResult of `suite_name` on `frame`, or None for an empty frame."""
+        if frame.empty:
+            return None
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        return batch.validate(self.suites[suite_name], expectation_parameters=self.parameters, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": [_INDEX]})
 
     def failures(self, suite_name: str, frame: pd.DataFrame) -> list[tuple[dict, list[int]]]:
         """(rule meta, failing row_ids) of every expectation of `suite_name` that `frame` breaks."""
-        if frame.empty:
+        return self._failures_of(suite_name, self._validate(suite_name, frame))
+
+    def _kept_failures(self, suite_name: str, frame: pd.DataFrame, parsed: ParsedSubmission, when: dt.datetime):
+        """failures(), with the result kept for Data Docs when a results store is set."""
+        result = self._validate(suite_name, frame)
+        if result is not None and self.results_store is not None:
+            self.results_store.keep(suite_name, result, run_name(parsed.unit_code, parsed.as_of_date), when)
+        return self._failures_of(suite_name, result)
+
+    @staticmethod
+    def _failures_of(suite_name: str, result) -> list[tuple[dict, list[int]]]:
+        if result is None:
             return []
-        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(self.suites[suite_name], expectation_parameters=self.parameters, result_format={
-            "result_format": "COMPLETE", "unexpected_index_column_names": [_INDEX]})
         failures = []
         for r in result.results:
             if r.success:
@@ -102,16 +134,17 @@ class SubmissionValidator:
         """Every rule broken, as issues located at the cell; an empty list means the file passes."""
         campaign = self.ref.campaign
         issues = []
+        when = dt.datetime.now(dt.timezone.utc)  # one validation run: both suites' results kept under this time
         meta_frame = submission_frame(parsed, self.ref, facts_found)
         context = {"as_of_date": parsed.as_of_date, "campaign_start": campaign.start_date,
                    "campaign_end": campaign.end_date}
-        for meta, _rows in self.failures("submission", meta_frame):
+        for meta, _rows in self._kept_failures("submission", meta_frame, parsed, when):
             where = {"unit": parsed.unit_source, "date": parsed.date_source}.get(meta.get("where"))
             sheet, _, cell = (where or "").partition("!")
             issues.append(Issue(meta["rule"], ERROR, meta["message_zh"].format(**context),
                                 meta["message_en"].format(**context), sheet or None, cell or None))
         frame = figures_frame(parsed)
-        for meta, rows in self.failures("figures", frame):
+        for meta, rows in self._kept_failures("figures", frame, parsed, when):
             for i in sorted(rows):
                 row = frame.iloc[i].to_dict()
                 rule = row["problem_rule"] or meta["rule"]  # the parser knows best why a cell is not a figure
