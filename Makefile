@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_HOME ?= demo-home
 DEMO_DATE ?= 2023-12-20
+# Debian packages are installed with apt-get, through sudo when make does not run as root.
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 .PHONY: demo test install fonts chromium clean docs
 
@@ -15,17 +18,17 @@ $(BIN)/warmline: pyproject.toml
 		|| { tail -40 $(VENV)/install.log; exit 1; }
 	@touch $(BIN)/warmline
 
-install: $(BIN)/warmline fonts chromium
+install: $(BIN)/warmline fonts
 
 # The bulletin's chart draws Chinese labels: Debian's Noto CJK fonts when the machine has no Chinese font.
 fonts:
 	@command -v fc-list >/dev/null && fc-list :lang=zh | grep -q . || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fontconfig fonts-noto-cjk)
+		($(SUDO) apt-get update -qq && $(APT) install -y -qq fontconfig fonts-noto-cjk)
 
 # The test that renders status.html draws it in headless Chromium: Debian's chromium when the machine has none.
 chromium:
 	@command -v chromium >/dev/null || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+		($(SUDO) apt-get update -qq && $(APT) install -y -qq chromium)
 
 # The main job on the worked example: a fresh home, the six submissions of 2023-12-20, the city-wide table.
 demo: install
@@ -37,7 +40,7 @@ demo: install
 docs: $(BIN)/warmline
 	$(BIN)/python -m transforms.dictionary docs/warehouse.md
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest
 
 clean:
