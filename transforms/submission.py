@@ -248,42 +248,35 @@ class SubmissionParser:
 
     # -- meta lines: sender and date ------------------------------------------------------------
     def _read_meta(self, sheet: Sheet, header_row: int | None, units: list, dates: list, out: ParsedSubmission) -> None:
+        """填报单位 and 统计截止日期 lines above the table: each value found, or an issue where it cannot be read."""
         campaign = self.ref.campaign
+        readers = (
+            (_UNIT_KEYS, units, lambda raw: (u.code if (u := self.ref.find_unit(_text(raw))) else None), (
+                "unknown-unit",
+                "填报单位“{raw}”不在单位名录中，请填写单位全称（如“浈江区民政局”）",
+                "the reporting unit '{raw}' is not in the list of units — write its full name (e.g. 浈江区民政局)")),
+            (_DATE_KEYS, dates, lambda raw: parse_date(raw, campaign.start_date, campaign.end_date), (
+                "bad-date",
+                "统计截止日期“{raw}”无法识别，请写成 2023-12-20 或 2023年12月20日",
+                "the as-of date '{raw}' cannot be read — write it as 2023-12-20 or 2023年12月20日")),
+        )
         last = header_row if header_row is not None else min(len(sheet.rows), _HEADER_SEARCH_ROWS)
         for r in range(last):
             for c, value in enumerate(sheet.rows[r]):
                 text = normalise_text(_text(value))
-                if not text:
-                    continue
-                unit_key = next((k for k in _UNIT_KEYS if k in text), None)
-                if unit_key:
-                    found = _value_after_key(sheet, r, c, unit_key)
-                    if found:
-                        raw, where = found
-                        unit = self.ref.find_unit(_text(raw))
-                        if unit:
-                            units.append((unit.code, _text(raw), f"{sheet.name}!{where}"))
-                        else:
-                            out.issues.append(Issue(
-                                "unknown-unit", ERROR,
-                                f"填报单位“{_text(raw)}”不在单位名录中，请填写单位全称（如“浈江区民政局”）",
-                                f"the reporting unit '{_text(raw)}' is not in the list of units — write its full name (e.g. 浈江区民政局)",
-                                sheet.name, where, _text(raw)))
-                    continue
-                date_key = next((k for k in _DATE_KEYS if k in text), None)
-                if date_key:
-                    found = _value_after_key(sheet, r, c, date_key)
-                    if found:
-                        raw, where = found
-                        day = parse_date(raw, campaign.start_date, campaign.end_date)
-                        if day:
-                            dates.append((day, _text(raw), f"{sheet.name}!{where}"))
-                        else:
-                            out.issues.append(Issue(
-                                "bad-date", ERROR,
-                                f"统计截止日期“{_text(raw)}”无法识别，请写成 2023-12-20 或 2023年12月20日",
-                                f"the as-of date '{_text(raw)}' cannot be read — write it as 2023-12-20 or 2023年12月20日",
-                                sheet.name, where, _text(raw)))
+                for keys, found_values, read, (rule, zh, en) in readers:
+                    key = next((k for k in keys if k in text), None) if text else None
+                    found = _value_after_key(sheet, r, c, key) if key else None
+                    if not found:
+                        continue
+                    raw, where = found
+                    meaning = read(raw)
+                    if meaning:
+                        found_values.append((meaning, _text(raw), f"{sheet.name}!{where}"))
+                    else:
+                        out.issues.append(Issue(rule, ERROR, zh.format(raw=_text(raw)), en.format(raw=_text(raw)),
+                                                sheet.name, where, _text(raw)))
+                    break  # a cell is one meta line: 填报单位 before 日期
 
     def _read_file_name(self, file_name: str, units: list, dates: list, out: ParsedSubmission) -> None:
         # Read even when the sheet says it too: a file name that disagrees with the sheet is a rejection.
