@@ -135,15 +135,23 @@ def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_ser
         from prefect.client.orchestration import get_client
         from prefect.events.filters import EventFilter, EventNameFilter
 
+        def read_events():
+            with _api(prefect_server["api"]):
+                with get_client(sync_client=True) as client:
+                    return client.read_events(EventFilter(event=EventNameFilter(prefix=["warmline.submission."])),
+                                              limit=50).events
+
+        # The server persists events in batches (every few seconds): wait for all three outcomes to show.
+        events = wait_for(lambda: (found := read_events()) and sum(e.event == "warmline.submission.loaded"
+                                                                   for e in found) >= 3 and found, 60,
+                          "three warmline.submission.loaded events")
         with _api(prefect_server["api"]):
             with get_client(sync_client=True) as client:
-                page = client.read_events(EventFilter(event=EventNameFilter(prefix=["warmline.submission."])),
-                                          limit=50)
                 deployments = {d.name for d in client.read_deployments()}
-        names = sorted(e.event for e in page.events)
+        names = sorted(e.event for e in events)
         assert names.count("warmline.submission.received") >= 2
         assert names.count("warmline.submission.loaded") == 3
-        loaded = {e.resource["prefect.resource.name"]: e for e in page.events if e.event == "warmline.submission.loaded"}
+        loaded = {e.resource["prefect.resource.name"]: e for e in events if e.event == "warmline.submission.loaded"}
         assert loaded["新丰县_1218.xlsx"].resource["warmline.unit_code"] == "440233"
         assert loaded["新丰县_1218.xlsx"].payload["as_of_date"] == "2023-12-18"
         assert {"ingest-submission", "reconcile-inbox", "daily-rollup"} <= deployments
