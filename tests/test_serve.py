@@ -94,7 +94,7 @@ def wait_for(condition, timeout: float, what: str):
         if value:
             return value
         time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {value!r}")
 
 
 def land_atomically(inbox: Path, source: Path, name: str) -> Path:
@@ -142,9 +142,16 @@ def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_ser
                                               limit=50).events
 
         # The server persists events in batches (every few seconds): wait for all three outcomes to show.
-        events = wait_for(lambda: (found := read_events()) and sum(e.event == "warmline.submission.loaded"
-                                                                   for e in found) >= 3 and found, 60,
-                          "three warmline.submission.loaded events")
+        seen: list = []
+
+        def three_loaded():
+            seen[:] = read_events()
+            return seen if sum(e.event == "warmline.submission.loaded" for e in seen) >= 3 else False
+
+        try:
+            events = wait_for(three_loaded, 60, "three warmline.submission.loaded events")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; events: {[(e.event, e.resource.get('prefect.resource.name')) for e in seen]}")
         with _api(prefect_server["api"]):
             with get_client(sync_client=True) as client:
                 deployments = {d.name for d in client.read_deployments()}
