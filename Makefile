@@ -14,7 +14,7 @@ APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 $(BIN)/warmline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@echo "installing warmline and its dependencies into $(VENV) (log: $(VENV)/install.log)"
-	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test]'; } > $(VENV)/install.log 2>&1 \
+	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test,dask]'; } > $(VENV)/install.log 2>&1 \
 		|| { tail -40 $(VENV)/install.log; exit 1; }
 	@touch $(BIN)/warmline
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,9 +11,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.events import emit_outcome
+from flows.runtime import task_runner
 from transforms import warehouse
 from transforms.layout import Layout
-from transforms.publish import publish
+from transforms.publish import publication_due, publication_stale, publish
 from transforms.reference import load_reference
 
 if TYPE_CHECKING:
@@ -49,12 +51,66 @@ def outcome_summary(outcome: Outcome) -> dict:
     }
 
 
-def _ingest(path: Path, home: str, con) -> dict:
-    outcome = ingestor_for(home).ingest(path, con)
-    summary = outcome_summary(outcome)
-    get_run_logger().info("%s: %s %s", path.name, outcome.status, outcome.reason or "")
-    emit_outcome(summary)
-    return summary
+def _announced(outcomes: list[Outcome]) -> list[dict]:
+    logger = get_run_logger()
+    summaries = []
+    for outcome in outcomes:
+        summary = outcome_summary(outcome)
+        logger.info("%s: %s %s", outcome.receipt.file_name, outcome.status, outcome.reason or "")
+        emit_outcome(summary)
+        summaries.append(summary)
+    return summaries
+
+
+def _ingest_batch(paths: list[Path], home: str, con, assess=None) -> list[dict]:
+    """Ingest files as one batch on the writer connection: read one by one, validated together, recorded in one
+    transaction; each file's outcome logged and announced, those of the others too when one file failed."""
+    from transforms.ingest import IngestFailed
+
+    try:
+        outcomes = ingestor_for(home).ingest_many(paths, con, assess=assess)
+    except IngestFailed as exc:
+        _announced(exc.outcomes)
+        raise
+    return _announced(outcomes)
+
+
+@task(name="assess-files", cache_policy=NO_CACHE, task_run_name="read and validate {count} file(s)")
+def assess_files(batch: list, home: str, keep_results: bool, count: int) -> list:
+    """Read and validate files where the task runner puts this task (a Dask worker); nothing is written here."""
+    ingestor = ingestor_for(home)
+    if keep_results:
+        ingestor.validator.keep_results(Layout(Path(home)).quality)
+    return ingestor.assess(batch)
+
+
+def _dask_assess(home: str):
+    """With a DaskTaskRunner, reading and validation run on its workers, one share of the batch each; the
+    writer (this process) still receives, records and clears the inbox. None otherwise: all of it here."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    runner = getattr(context, "task_runner", None)
+    if type(runner).__name__ != "DaskTaskRunner":
+        return None
+    keep = ingestor_for(home).validator.results_store is not None
+
+    def assess(batch: list) -> None:
+        todo = [p for p in batch if p.unread]
+        shares = max(1, min(len(todo), int(os.environ.get("WARMLINE_DASK_WORKERS") or DASK_SHARES)))
+        parts = [todo[i::shares] for i in range(shares)]
+        futures = [assess_files.submit(part, home, keep, len(part)) for part in parts if part]
+        for part, future in zip([p for p in parts if p], futures):
+            for mine, theirs in zip(part, future.result()):
+                mine.take(theirs)
+
+    return assess
+
+
+def publish_interval() -> float:
+    """WARMLINE_PUBLISH_INTERVAL: at most one publication for analysts per this many seconds after loads
+    (default 0: after every load). The daily flow always publishes; reconcile publishes what is left."""
+    return float(os.environ.get("WARMLINE_PUBLISH_INTERVAL") or 0)
 
 
 def _publish(home: str, con=None) -> str:
@@ -70,11 +126,17 @@ def publish_for_analysts(home: str, con=None) -> str:
     return _publish(home, con)
 
 
-@task(name="ingest-file", cache_policy=NO_CACHE, task_run_name="ingest {path.name}")
-def ingest_file(path: Path, home: str, con) -> dict:
-    """Archive, parse, validate and record one file, on a connection the flow holds."""
-    return _ingest(path, home, con)
+@task(name="ingest-files", cache_policy=NO_CACHE, task_run_name="ingest {batch_key}")
+def ingest_files(paths: list[Path], home: str, con, batch_key: str) -> list[dict]:
+    """Archive, read, validate and record a batch of files on a connection the flow holds; one transaction for
+    the batch, and each file keeps its own outcome, report and state."""
+    return _ingest_batch(paths, home, con)
 
+
+# Reading and validation on Dask: one task per worker's share of a batch (Prefect's cost is per task, ~10 ms);
+# as many shares as WARMLINE_DASK_WORKERS says there are workers.
+DASK_SHARES = 2
+BATCH_FILES = 200  # files per ingest task and transaction (transforms.ingest.BATCH_FILES batches within it)
 
 _prepared: set[str] = set()  # homes whose warehouse this process has prepared (tables, reference, views)
 
@@ -94,8 +156,9 @@ def ingest_received_files(paths: list[str], home: str, batch_key: str) -> list[d
         if home not in _prepared:
             warehouse.prepare(con, ingestor_for(home).ref)
             _prepared.add(home)
-        summaries = [_ingest(file, home, con) for file in files if file.exists()]
-        _publish(home, con)  # analysts see the loads as soon as they are recorded
+        summaries = _ingest_batch([file for file in files if file.exists()], home, con)
+        if publication_due(Layout(Path(home)), publish_interval()):
+            _publish(home, con)  # analysts see the loads as soon as they are recorded
         return summaries
     finally:
         con.close()
@@ -118,15 +181,22 @@ def ingest_all(paths: list[Path], home: str, delegate: bool = False, publish_aft
     con = warehouse.connect(layout.warehouse)
     try:
         warehouse.prepare(con, ingestor.ref)
-        outcomes = [ingest_file(p, home, con) for p in paths]
-        if publish_after:
+        outcomes = []
+        on_dask = _dask_assess(home)
+        for start in range(0, len(paths), BATCH_FILES):  # one task and one transaction per batch
+            batch = paths[start:start + BATCH_FILES]
+            if on_dask:  # here in the flow: the reading tasks go to Dask, the writing stays on this connection
+                outcomes += _ingest_batch(batch, home, con, on_dask)
+            else:
+                outcomes += ingest_files(batch, home, con, f"{len(batch)} file(s) from {batch[0].name}")
+        if publish_after and publication_due(layout, publish_interval()):
             publish_for_analysts(home, con)
         return outcomes
     finally:
         con.close()
 
 
-@flow(name="ingest-submission")
+@flow(name="ingest-submission", task_runner=task_runner())
 def ingest_submission(path: str, home: str, delegate: bool = False) -> dict | None:
     """Ingest one file (the event-triggered flow); a file already gone from the inbox was ingested before.
 
@@ -142,8 +212,21 @@ def ingest_submission(path: str, home: str, delegate: bool = False) -> dict | No
     return next((r for r in results if r["file_name"] == file.name), None)
 
 
-@flow(name="ingest-pending")
+@flow(name="ingest-pending", task_runner=task_runner())
 def ingest_pending(home: str, paths: list[str] | None = None, delegate: bool = False) -> list[dict]:
     """Ingest the given files, or everything waiting in the inbox (the catch-up and reconcile flow)."""
-    files = [Path(p) for p in paths] if paths else pending_files(Layout(Path(home)))
+    layout = Layout(Path(home))
+    files = [Path(p) for p in paths] if paths else pending_files(layout)
+    if not files and not delegate and publish_interval() > 0 and layout.warehouse.exists():
+        _publish_if_stale(home)  # loads that an interval kept from the analysts until now
     return ingest_all(files, home, delegate) if files else []
+
+
+def _publish_if_stale(home: str) -> None:
+    layout = Layout(Path(home))
+    con = warehouse.connect(layout.warehouse)
+    try:
+        if publication_stale(layout, con):
+            publish_for_analysts(home, con)
+    finally:
+        con.close()

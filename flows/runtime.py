@@ -27,3 +27,25 @@ def configure_prefect(layout: Layout) -> Path:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "100")
     return log_file
+
+
+def task_runner():
+    """The task runner the flows use: Prefect's default (threads in the flow's process), or with
+    WARMLINE_TASK_RUNNER=dask a DaskTaskRunner that reads and validates files on Dask workers, either on the
+    cluster at WARMLINE_DASK_ADDRESS (tcp://host:8786) or on a LocalCluster of WARMLINE_DASK_WORKERS processes
+    (default 2) started for the run. Writing stays in the flow's process: one writer per warehouse."""
+    kind = os.environ.get("WARMLINE_TASK_RUNNER", "").strip().lower()
+    if kind in ("", "default", "threads"):
+        return None
+    if kind != "dask":
+        raise ValueError(f"WARMLINE_TASK_RUNNER={kind!r} is not a task runner warmline knows; use 'dask' or unset it")
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ValueError("WARMLINE_TASK_RUNNER=dask needs prefect-dask: pip install 'warmline[dask]'") from None
+    address = os.environ.get("WARMLINE_DASK_ADDRESS")
+    if address:
+        return DaskTaskRunner(address=address)
+    workers = int(os.environ.get("WARMLINE_DASK_WORKERS", "2"))
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})

@@ -115,3 +115,23 @@ def test_a_blocking_check_holds_the_day_back_until_forced_and_corrections_are_ca
             (dt.date(2023, 12, 21), False, False)]  # nothing new reported on the 21st, so nothing blocks
     finally:
         con.close()
+
+
+def test_a_second_run_with_nothing_new_keeps_the_first_runs_checks_bulletin_and_publication(prefect, tmp_path, ref):
+    from flows.daily_rollup import daily_rollup
+
+    layout = make_home(tmp_path / "home")
+    write_demo(layout.inbox, ref)
+    first = daily_rollup(str(layout.home), DEMO_DATE)
+    written = {p: p.stat().st_mtime_ns for p in first["bulletin"]}
+    second = daily_rollup(str(layout.home), DEMO_DATE)
+    assert second["outcomes"] == []
+    assert (second["checks"], second["published"], second["bulletin"]) == \
+        (first["checks"], True, first["bulletin"])
+    assert second["summary"] == first["summary"]
+    assert {p: p.stat().st_mtime_ns for p in second["bulletin"]} == written  # not written again
+    con = warehouse.connect(layout.warehouse, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM raw.publications").fetchone() == (1,)
+    finally:
+        con.close()

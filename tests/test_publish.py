@@ -22,7 +22,8 @@ from tests.conftest import REPO, ingest_inbox, make_home
 from transforms import warehouse
 from transforms.demo import DEMO_DATE
 from transforms.ingest import Ingestor
-from transforms.publish import PublishFailed, marts_views, publish, publish_analytics
+from transforms.publish import (PublishFailed, marts_views, publication_due, publication_stale, publish,
+                                publish_analytics)
 from transforms.template import FilledRow, write_submission
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -139,6 +140,32 @@ def test_a_failed_publication_keeps_the_previous_copy_and_says_what_to_run(demo_
         f"publish failed for data/warehouse/analytics.duckdb: [Errno 21] Is a directory: '{tmp}'; the warehouse "
         "itself is up to date and analysts still see the previous copy. Re-run: warmline run")
     assert demo_home.analytics.read_bytes() == before
+
+
+def test_with_an_interval_a_load_publishes_only_once_the_copy_is_that_old(demo_home):
+    publish_home(demo_home)
+    assert publication_due(demo_home, 0) and not publication_due(demo_home, 3600)
+    hour_ago = time.time() - 3601
+    os.utime(demo_home.analytics, (hour_ago, hour_ago))
+    assert publication_due(demo_home, 3600)
+
+
+def test_the_copy_is_stale_once_a_load_is_recorded_after_it(demo_home, ingestor, ref, tmp_path):
+    publish_home(demo_home)
+    con = warehouse.connect(demo_home.warehouse)
+    try:
+        assert not publication_stale(demo_home, con)
+    finally:
+        con.close()
+    correction(demo_home, ref, tmp_path)
+    ingest_inbox(ingestor)
+    con = warehouse.connect(demo_home.warehouse)
+    try:
+        assert publication_stale(demo_home, con)
+        publish(demo_home, con)
+        assert not publication_stale(demo_home, con)
+    finally:
+        con.close()
 
 
 def test_each_marts_view_is_published_as_parquet_with_its_rows(demo_home):

@@ -95,6 +95,33 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[Path, 
     return tuple(written)
 
 
+def _inputs(con: duckdb.DuckDBPyConnection) -> str:
+    return repr(con.execute(warehouse.sql("rollup_inputs")).fetchall())
+
+
+def publication_due(layout: Layout, min_interval: float) -> bool:
+    """Whether a load should publish: always without an interval; with one, once the copy is that many seconds
+    old (or missing). Publishing copies the whole warehouse, so its cost grows with it (benchmarks/RESULTS.md)."""
+    if min_interval <= 0 or not layout.analytics.exists():
+        return True
+    return time.time() - layout.analytics.stat().st_mtime >= min_interval
+
+
+def publication_stale(layout: Layout, con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether loads recorded in the warehouse of `con` are not in the analysts' copy yet (the copy holds the
+    same raw tables, so the same question asked of both tells)."""
+    try:
+        copy = duckdb.connect(str(layout.analytics), read_only=True)
+    except (duckdb.Error, OSError):
+        return True
+    try:
+        return _inputs(copy) != _inputs(con)
+    except duckdb.Error:
+        return True
+    finally:
+        copy.close()
+
+
 def publish(layout: Layout, con: duckdb.DuckDBPyConnection | None = None) -> Published:
     """Publish analytics.duckdb and the Parquet marts from the warehouse's writer connection (opened if not given)."""
     started = time.perf_counter()
