@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -100,3 +101,27 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
         terminalreporter.section("figures stated by the tests")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def land_mixed_batch(layout: Layout, ref: Reference, scratch: Path, unreadable: bool = False) -> list[str]:
+    """The worked example, a correction of 翁源县, the same bytes again, a rejected file and, if asked, an
+    unreadable one: landed in the inbox a minute apart from 09:00 on 2023-12-20 (Shanghai). Returns the names."""
+    from transforms.template import FilledRow, write_submission
+
+    files = write_demo(scratch / "demo", ref)
+    files.append(write_submission(scratch / "翁源县_更正.xlsx", ref, "翁源县民政局", DEMO_DATE,
+                                  [FilledRow("县民政局及各镇", {"走访慰问户数（户）": 6900})]))
+    files.append(files[0].with_name("再次发送.xlsx"))
+    shutil.copyfile(files[0], files[-1])
+    files.append(write_submission(scratch / "浈江区_bad.xlsx", ref, "浈江区民政局", DEMO_DATE,
+                                  [FilledRow("犁市镇", {"走访慰问户数（户）": -5})]))
+    if unreadable:
+        files.append(scratch / "南雄市_20231220.xlsx")
+        files[-1].write_bytes(b"PK\x03\x04 not a workbook")
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    for n, path in enumerate(files):
+        target = layout.inbox / path.name
+        shutil.copyfile(path, target)
+        landed = dt.datetime(2023, 12, 20, 9, n, tzinfo=shanghai).timestamp()
+        os.utime(target, (landed, landed))
+    return [p.name for p in files]

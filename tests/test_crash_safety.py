@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, ingest_inbox, make_home
+from tests.conftest import REPO, ingest_inbox, land_mixed_batch, make_home
 from transforms import warehouse
 from transforms.audit import audit
-from transforms.demo import DEMO_DATE, write_demo
+from transforms.demo import DEMO_DATE
 from transforms.ingest import Ingestor
-from transforms.template import FilledRow, write_submission
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -66,20 +64,7 @@ print("finished", flush=True)
 
 
 def land_batch(layout, ref, scratch: Path) -> int:
-    """The worked example plus a superseded file, a duplicate and a rejected one, each landing at a fixed time."""
-    files = write_demo(scratch / "demo", ref)
-    files.append(write_submission(scratch / "翁源县_更正.xlsx", ref, "翁源县民政局", DEMO_DATE,
-                                  [FilledRow("县民政局及各镇", {"走访慰问户数（户）": 6900})]))
-    files.append(files[0].with_name("再次发送.xlsx"))
-    shutil.copyfile(files[0], files[-1])
-    files.append(write_submission(scratch / "浈江区_bad.xlsx", ref, "浈江区民政局", DEMO_DATE,
-                                  [FilledRow("犁市镇", {"走访慰问户数（户）": -5})]))
-    for n, path in enumerate(files):
-        target = layout.inbox / path.name
-        shutil.copyfile(path, target)
-        landed = dt.datetime(2023, 12, 20, 9, n, tzinfo=SHANGHAI).timestamp()
-        os.utime(target, (landed, landed))
-    return len(files)
+    return len(land_mixed_batch(layout, ref, scratch))
 
 
 def state(layout) -> tuple[list, list]:

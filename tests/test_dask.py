@@ -1,15 +1,11 @@
 """Reading and validation on a Dask cluster (WARMLINE_TASK_RUNNER=dask): the same outcomes and rows as here."""
 
-import os
-import shutil
 
 import pytest
 
-from tests.conftest import ingest_inbox, make_home
+from tests.conftest import ingest_inbox, land_mixed_batch, make_home
 from transforms import warehouse
-from transforms.demo import DEMO_DATE, write_demo
 from transforms.ingest import Ingestor
-from transforms.template import FilledRow, write_submission
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("prefect_dask")
@@ -34,18 +30,7 @@ def prefect():
 
 
 def land(layout, ref, scratch) -> None:
-    """The worked example, a correction, the same bytes twice and a rejected file, landing in that order."""
-    files = write_demo(scratch / "demo", ref)
-    files.append(write_submission(scratch / "翁源县_更正.xlsx", ref, "翁源县民政局", DEMO_DATE,
-                                  [FilledRow("县民政局及各镇", {"走访慰问户数（户）": 6900})]))
-    files.append(files[0].with_name("再次发送.xlsx"))
-    shutil.copyfile(files[0], files[-1])
-    files.append(write_submission(scratch / "浈江区_bad.xlsx", ref, "浈江区民政局", DEMO_DATE,
-                                  [FilledRow("犁市镇", {"走访慰问户数（户）": -5})]))
-    for n, path in enumerate(files):
-        target = layout.inbox / path.name
-        shutil.copyfile(path, target)
-        os.utime(target, (1703034000 + 60 * n, 1703034000 + 60 * n))
+    land_mixed_batch(layout, ref, scratch)
 
 
 def rows(layout) -> dict:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ingest_inbox, make_home
+from tests.conftest import ingest_inbox, land_mixed_batch, make_home
 from transforms import warehouse
 from transforms.demo import DEMO_DATE, write_demo
 from transforms.ingest import IngestFailed, Ingestor
-from transforms.template import FilledRow, write_submission
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 TABLES = {
@@ -27,22 +26,7 @@ TABLES = {
 
 
 def land_mix(layout, ref, scratch: Path) -> list[str]:
-    """The worked example, a correction, the same bytes again, a rejected file and an unreadable one."""
-    files = write_demo(scratch / "demo", ref)
-    files.append(write_submission(scratch / "翁源县_更正.xlsx", ref, "翁源县民政局", DEMO_DATE,
-                                  [FilledRow("县民政局及各镇", {"走访慰问户数（户）": 6900})]))
-    files.append(files[0].with_name("再次发送.xlsx"))
-    shutil.copyfile(files[0], files[-1])
-    files.append(write_submission(scratch / "浈江区_bad.xlsx", ref, "浈江区民政局", DEMO_DATE,
-                                  [FilledRow("犁市镇", {"走访慰问户数（户）": -5})]))
-    files.append(scratch / "南雄市_20231220.xlsx")
-    files[-1].write_bytes(b"PK\x03\x04 not a workbook")
-    for n, path in enumerate(files):
-        target = layout.inbox / path.name
-        shutil.copyfile(path, target)
-        landed = dt.datetime(2023, 12, 20, 9, n, tzinfo=SHANGHAI).timestamp()
-        os.utime(target, (landed, landed))
-    return [p.name for p in files]
+    return land_mixed_batch(layout, ref, scratch, unreadable=True)
 
 
 def rows(layout) -> dict:
