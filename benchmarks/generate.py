@@ -61,11 +61,7 @@ def unit_names(ref: Reference, count: int) -> list[str]:
 def write_reference(home: Path, units: int) -> Reference:
     """A home's reference data: the shipped files, with synthetic units added so that `units` are expected."""
     layout = Layout(home)
-    for folder in layout.folders():
-        folder.mkdir(parents=True, exist_ok=True)
-    for source in SHIPPED_REFERENCE.iterdir():
-        if source.is_file():
-            shutil.copyfile(source, layout.reference / source.name)
+    layout.create()
     shipped = load_reference(SHIPPED_REFERENCE)
     extra = max(0, units - len(shipped.campaign.expected_units))
     codes = list(shipped.campaign.expected_units)[:units]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sys
 import traceback
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from rich.table import Table
 
 from flows.runtime import configure_prefect, home
 from transforms.formatting import figure_text
-from transforms.layout import SHIPPED_REFERENCE, Layout
+from transforms.layout import Layout
 from transforms.reference import Reference, load_reference
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -83,14 +82,7 @@ def init_home(layout: Layout) -> list[Path]:
     """Create the folders, copy the shipped reference data where missing, create the warehouse."""
     from transforms import warehouse
 
-    created = [p for p in layout.folders() if not p.exists()]
-    for folder in layout.folders():
-        folder.mkdir(parents=True, exist_ok=True)
-    for source in sorted(SHIPPED_REFERENCE.iterdir()):
-        target = layout.reference / source.name
-        if source.is_file() and not target.exists():
-            shutil.copyfile(source, target)
-            created.append(target)
+    created = layout.create()
     con = warehouse.connect(layout.warehouse)
     try:
         warehouse.prepare(con, _reference(layout))

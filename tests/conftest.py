@@ -21,11 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 def make_home(root: Path) -> Layout:
     """A fresh home: folders and the shipped reference data, no warehouse yet."""
     layout = Layout(root)
-    for folder in layout.folders():
-        folder.mkdir(parents=True, exist_ok=True)
-    for source in SHIPPED_REFERENCE.iterdir():
-        if source.is_file():
-            shutil.copyfile(source, layout.reference / source.name)
+    layout.create()
     return layout
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,3 +62,15 @@ class Layout:
     def folders(self) -> tuple[Path, ...]:
         return (self.inbox, self.archive, self.rejected, self.reference, self.warehouse.parent,
                 self.bulletins, self.logs)
+
+    def create(self) -> list[Path]:
+        """Make the folders and copy the shipped reference data where missing; returns what was created."""
+        created = [p for p in self.folders() if not p.exists()]
+        for folder in self.folders():
+            folder.mkdir(parents=True, exist_ok=True)
+        for source in sorted(SHIPPED_REFERENCE.iterdir()):
+            target = self.reference / source.name
+            if source.is_file() and not target.exists():
+                shutil.copyfile(source, target)
+                created.append(target)
+        return created
