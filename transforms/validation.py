@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import logging
 import math
 from bisect import bisect_right
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from expectations import SUITES_DIR
-from transforms.quality_docs import run_name
+from transforms.quality_docs import FileRows, run_name
 from transforms.reference import Reference
 from transforms.submission import ERROR, Issue, ParsedSubmission
 
@@ -162,14 +160,13 @@ class SubmissionValidator:
         if self.results_store is not None:
             now = dt.datetime.now(dt.timezone.utc)
             times = run_times or [now + dt.timedelta(microseconds=2 * i) for i in range(len(items))]
+            names = [run_name(parsed.unit_code, parsed.as_of_date) for parsed, _ in items]
             for suite, result, starts, parts in (("submission", meta_result, meta_starts, metas),
                                                  ("figures", frames_result, frame_starts, frames)):
-                if result is None:
-                    continue
-                for i, part in enumerate(_parts(result, starts, parts)):
-                    if part is not None:
-                        parsed = items[i][0]
-                        self.results_store.keep(suite, part, run_name(parsed.unit_code, parsed.as_of_date), times[i])
+                if result is not None:
+                    self.results_store.keep_split(suite, result, [
+                        FileRows(name, when, start, part) for name, when, start, part in zip(names, times, starts, parts)
+                    ], _INDEX)
         return [self._issues(parsed, meta_failures[i], frames[i], frame_failures[i])
                 for i, (parsed, _) in enumerate(items)]
 
@@ -219,66 +216,3 @@ def _by_file(failures: list[tuple[dict, list[int]]], starts: list[int], files: i
         for i, local in sorted(mine.items()):
             out[i].append((meta, local))
     return out
-
-
-def _parts(result, starts: list[int], frames: list[pd.DataFrame]) -> list:
-    """Each file's part of a stacked run's result, as if the file had been validated alone (None for a file
-    without rows). Only for Data Docs, which show a file's own results: counts, lists and success are
-    recomputed on its rows; the hits are split by file once, so this costs the size of the result, not more."""
-    split = []
-    for r in result.results:
-        found = r.result or {}
-        hits = found.get("unexpected_index_list") or []
-        values = found.get("unexpected_list") or []
-        by_file: dict[int, list[int]] = {}
-        for k, hit in enumerate(hits):
-            by_file.setdefault(bisect_right(starts, hit[_INDEX]) - 1, []).append(k)
-        split.append((r, found, hits, values if len(values) == len(hits) else None, by_file))
-    parts = []
-    for i, frame in enumerate(frames):
-        if frame.empty:
-            parts.append(None)
-            continue
-        part = copy.copy(result)
-        part.meta = dict(result.meta or {})
-        part.results = [_expectation_part(r, found, hits, values, by_file.get(i, []), starts[i], frame)
-                        for r, found, hits, values, by_file in split]
-        evaluated, passed = len(part.results), sum(1 for r in part.results if r.success)
-        part.success = passed == evaluated
-        part.statistics = {**(result.statistics or {}), "evaluated_expectations": evaluated,
-                           "successful_expectations": passed, "unsuccessful_expectations": evaluated - passed,
-                           "success_percent": 100 * passed / evaluated if evaluated else None}
-        parts.append(part)
-    return parts
-
-
-def _counts(values: list) -> list[dict]:
-    try:
-        counted = Counter(values)
-    except TypeError:  # unhashable values: count their text
-        counted = Counter(map(str, values))
-    return [{"value": v, "count": c} for v, c in counted.most_common()]
-
-
-def _expectation_part(r, found: dict, hits: list, values: list | None, keep: list[int], start: int,
-                      frame: pd.DataFrame):
-    local = [{**hits[k], _INDEX: hits[k][_INDEX] - start} for k in keep]
-    mine = [values[k] for k in keep] if values is not None else []
-    column = (r.expectation_config.kwargs or {}).get("column")
-    missing = int(frame[column].isna().sum()) if column in frame else 0
-    rows, count = len(frame), len(keep)
-    nonmissing = rows - missing
-    part = copy.copy(r)
-    part.result = {k: v for k, v in found.items() if k != "unexpected_index_query"}
-    part.result.update({k: v for k, v in {
-        "element_count": rows, "missing_count": missing, "unexpected_count": count,
-        "missing_percent": 100 * missing / rows if rows else None,
-        "unexpected_percent": 100 * count / nonmissing if nonmissing else None,
-        "unexpected_percent_total": 100 * count / rows if rows else None,
-        "unexpected_percent_nonmissing": 100 * count / nonmissing if nonmissing else None,
-        "unexpected_list": mine, "unexpected_index_list": local,
-        "partial_unexpected_list": mine[:20], "partial_unexpected_index_list": local[:20],
-        "partial_unexpected_counts": _counts(mine[:20]),
-    }.items() if k in found})  # the same keys as the expectation gave for the whole run
-    part.success = count == 0
-    return part
