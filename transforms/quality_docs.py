@@ -7,6 +7,7 @@ results that have no page yet, by `warmline status` (a full rebuild costs about 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 from bisect import bisect_right
@@ -115,14 +116,14 @@ class ResultStore:
             return None
         return key
 
-    def keep_split(self, suite: str, result, files: list["FileRows"], index: str) -> int:
-        """Store each file's own part of `result`, a run over the files' rows stacked one under the other (row
+    def keep_split(self, suite: str, result, stacked, files: list["FileRows"], index: str) -> int:
+        """Store each file's own part of `result`, a run over `stacked`: the files' rows one under the other (row
         numbers in column `index`), as if each had been validated alone; how many were stored.
 
         The whole result is serialised once and split as JSON: Great Expectations' own serialisation costs about
         5 ms a result (marshmallow and deep copies), which was a third of what ingesting a file cost."""
         whole = self._as_json(result)
-        parts = split_result(whole, [f.start for f in files], [f.frame for f in files], index)
+        parts = split_result(whole, stacked, files, index)
         return sum(self._write(suite, part, f.name, f.when) is not None
                    for f, part in zip(files, parts) if part is not None)
 
@@ -149,7 +150,9 @@ class ResultStore:
         meta = dict(result.get("meta") or {})
         key = self._key(suite, run_id, meta)
         meta["run_id"] = run_id.to_json_dict()
-        text = json.dumps({**result, "meta": meta}, indent=2, sort_keys=True)  # as the store's serialize() writes
+        # Sorted keys as the store writes them, without its indentation: json's C encoder only works without it,
+        # and is ten times faster (Great Expectations reads either).
+        text = json.dumps({**result, "meta": meta}, sort_keys=True, separators=(",", ":"))
         try:
             # The store's backend writes the file where the store (and Data Docs) will look for it; the store's
             # own set() would serialise the result again. tests/test_quality_docs.py reads them back through GX.
@@ -180,19 +183,21 @@ class ResultStore:
 @dataclass(frozen=True)
 class FileRows:
     """One file's rows in a stacked validation run: the run name and time its results are kept under, the row
-    its rows start at, and its own frame (empty when it has no rows: nothing is kept for it)."""
+    its rows start at and how many there are (none: nothing is kept for it)."""
 
     name: str
     when: dt.datetime
     start: int
-    frame: object  # pandas.DataFrame
+    rows: int
 
 
-def split_result(whole: dict, starts: list[int], frames: list, index: str) -> list[dict | None]:
-    """Each file's part of a stacked run's serialised result, as if the file had been validated alone (None for
-    a file without rows): counts, lists and success recomputed on its rows. The failing rows are split by file
-    once, so this costs the size of the result, not the number of files times it."""
-    split = []
+def split_result(whole: dict, stacked, files: list[FileRows], index: str) -> list[dict | None]:
+    """Each file's part of a run's serialised result over `stacked` (a pandas DataFrame of every file's rows), as
+    if the file had been validated alone (None for a file without rows): counts, lists and success recomputed on
+    its rows. The failing rows are split by file once, and the missing values counted once per column, so this
+    costs the size of the result, not the number of files times it."""
+    starts = [f.start for f in files]
+    split, missing = [], {}
     for r in whole.get("results") or []:
         found = r.get("result") or {}
         hits = found.get("unexpected_index_list") or []
@@ -200,14 +205,18 @@ def split_result(whole: dict, starts: list[int], frames: list, index: str) -> li
         by_file: dict[int, list[int]] = {}
         for k, hit in enumerate(hits):
             by_file.setdefault(bisect_right(starts, hit[index]) - 1, []).append(k)
-        split.append((r, found, hits, values if len(values) == len(hits) else None, by_file))
+        column = ((r.get("expectation_config") or {}).get("kwargs") or {}).get("column")
+        if column in stacked and column not in missing:  # missing values before each row: one pass a column
+            missing[column] = [0, *itertools.accumulate(stacked[column].isna().to_list())]
+        split.append((r, found, hits, values if len(values) == len(hits) else None, by_file, missing.get(column)))
     parts: list[dict | None] = []
-    for i, frame in enumerate(frames):
-        if frame is None or frame.empty:
+    for i, f in enumerate(files):
+        if not f.rows:
             parts.append(None)
             continue
-        results = [_expectation_part(r, found, hits, values, by_file.get(i, []), starts[i], frame, index)
-                   for r, found, hits, values, by_file in split]
+        results = [_expectation_part(r, found, hits, values, by_file.get(i, []), f,
+                                     before[f.start + f.rows] - before[f.start] if before else 0, index)
+                   for r, found, hits, values, by_file, before in split]
         evaluated, passed = len(results), sum(1 for r in results if r["success"])
         statistics = {**(whole.get("statistics") or {}), "evaluated_expectations": evaluated,
                       "successful_expectations": passed, "unsuccessful_expectations": evaluated - passed,
@@ -224,13 +233,11 @@ def _counts(values: list) -> list[dict]:
     return [{"value": v, "count": c} for v, c in counted.most_common()]
 
 
-def _expectation_part(r: dict, found: dict, hits: list, values: list | None, keep: list[int], start: int,
-                      frame, index: str) -> dict:
-    local = [{**hits[k], index: hits[k][index] - start} for k in keep]
+def _expectation_part(r: dict, found: dict, hits: list, values: list | None, keep: list[int], file: FileRows,
+                      missing: int, index: str) -> dict:
+    local = [{**hits[k], index: hits[k][index] - file.start} for k in keep]
     mine = [values[k] for k in keep] if values is not None else []
-    column = ((r.get("expectation_config") or {}).get("kwargs") or {}).get("column")
-    missing = int(frame[column].isna().sum()) if column in frame else 0
-    rows, count = len(frame), len(keep)
+    rows, count = file.rows, len(keep)
     nonmissing = rows - missing
     result = dict(found)
     result.update({k: v for k, v in {

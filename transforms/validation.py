@@ -20,7 +20,12 @@ INVALID = "invalid"  # qualifier given to a cell the parser could not read, so t
 _INDEX = "row_id"
 
 
-def figures_frame(parsed: ParsedSubmission) -> pd.DataFrame:
+FIGURE_COLUMNS = [_INDEX, "sheet", "cell", "行号", "indicator", "item_type", "raw_text", "value", "qualifier",
+                  "problem_zh", "problem_en", "problem_rule"]
+SUBMISSION_COLUMNS = [_INDEX, "unit_code", "as_of_date", "days_into_campaign", "figures_found"]
+
+
+def figure_rows(parsed: ParsedSubmission) -> list[dict]:
     """One row per figure cell, the shape the `figures` suite checks."""
     rows = []
     for i, c in enumerate(parsed.cells):
@@ -34,20 +39,26 @@ def figures_frame(parsed: ParsedSubmission) -> pd.DataFrame:
             "problem_en": c.problem.message_en if c.problem else "",
             "problem_rule": c.problem.rule if c.problem else "",
         })
-    columns = [_INDEX, "sheet", "cell", "行号", "indicator", "item_type", "raw_text", "value", "qualifier",
-               "problem_zh", "problem_en", "problem_rule"]
-    return pd.DataFrame(rows, columns=columns)
+    return rows
 
 
-def submission_frame(parsed: ParsedSubmission, ref: Reference, facts_found: int) -> pd.DataFrame:
+def figures_frame(parsed: ParsedSubmission) -> pd.DataFrame:
+    return pd.DataFrame(figure_rows(parsed), columns=FIGURE_COLUMNS)
+
+
+def submission_rows(parsed: ParsedSubmission, ref: Reference, facts_found: int) -> list[dict]:
     """One row describing the file, the shape the `submission` suite checks."""
     start = ref.campaign.start_date
-    return pd.DataFrame([{
+    return [{
         _INDEX: 0, "unit_code": parsed.unit_code,
         "as_of_date": parsed.as_of_date.isoformat() if parsed.as_of_date else None,
         "days_into_campaign": (parsed.as_of_date - start).days if parsed.as_of_date else math.nan,
         "figures_found": facts_found,
-    }])
+    }]
+
+
+def submission_frame(parsed: ParsedSubmission, ref: Reference, facts_found: int) -> pd.DataFrame:
+    return pd.DataFrame(submission_rows(parsed, ref, facts_found), columns=SUBMISSION_COLUMNS)
 
 
 class SubmissionValidator:
@@ -136,8 +147,9 @@ class SubmissionValidator:
         when = dt.datetime.now(dt.timezone.utc)  # one validation run: both suites' results kept under this time
         meta_frame = submission_frame(parsed, self.ref, facts_found)
         meta_failures = self._kept_failures("submission", meta_frame, parsed, when)
-        frame = figures_frame(parsed)
-        return self._issues(parsed, meta_failures, frame, self._kept_failures("figures", frame, parsed, when))
+        rows = figure_rows(parsed)
+        frame = pd.DataFrame(rows, columns=FIGURE_COLUMNS)
+        return self._issues(parsed, meta_failures, rows, self._kept_failures("figures", frame, parsed, when))
 
     def validate_many(self, items: list[tuple[ParsedSubmission, int]],
                       run_times: list[dt.datetime] | None = None) -> list[list[Issue]]:
@@ -149,10 +161,11 @@ class SubmissionValidator:
         """
         if len(items) <= 1 and run_times is None:
             return [self.validate(parsed, found) for parsed, found in items]
-        metas = [submission_frame(parsed, self.ref, found) for parsed, found in items]
-        frames = [figures_frame(parsed) for parsed, _ in items]
-        meta_all, meta_starts = _stacked(metas)
-        frames_all, frame_starts = _stacked(frames)
+        metas = [submission_rows(parsed, self.ref, found) for parsed, found in items]
+        figures = [figure_rows(parsed) for parsed, _ in items]
+        # one frame per suite built from every file's rows: a DataFrame per file cost a millisecond each
+        meta_all, meta_starts = _stacked(metas, SUBMISSION_COLUMNS)
+        frames_all, frame_starts = _stacked(figures, FIGURE_COLUMNS)
         meta_result = self._validate("submission", meta_all)
         frames_result = self._validate("figures", frames_all)
         meta_failures = _by_file(self._failures_of("submission", meta_result), meta_starts, len(items))
@@ -161,16 +174,16 @@ class SubmissionValidator:
             now = dt.datetime.now(dt.timezone.utc)
             times = run_times or [now + dt.timedelta(microseconds=2 * i) for i in range(len(items))]
             names = [run_name(parsed.unit_code, parsed.as_of_date) for parsed, _ in items]
-            for suite, result, starts, parts in (("submission", meta_result, meta_starts, metas),
-                                                 ("figures", frames_result, frame_starts, frames)):
+            for suite, result, stacked, starts, rows in (("submission", meta_result, meta_all, meta_starts, metas),
+                                                         ("figures", frames_result, frames_all, frame_starts, figures)):
                 if result is not None:
-                    self.results_store.keep_split(suite, result, [
-                        FileRows(name, when, start, part) for name, when, start, part in zip(names, times, starts, parts)
-                    ], _INDEX)
-        return [self._issues(parsed, meta_failures[i], frames[i], frame_failures[i])
+                    self.results_store.keep_split(suite, result, stacked, [
+                        FileRows(name, when, start, len(mine))
+                        for name, when, start, mine in zip(names, times, starts, rows)], _INDEX)
+        return [self._issues(parsed, meta_failures[i], figures[i], frame_failures[i])
                 for i, (parsed, _) in enumerate(items)]
 
-    def _issues(self, parsed: ParsedSubmission, meta_failures: list, frame: pd.DataFrame,
+    def _issues(self, parsed: ParsedSubmission, meta_failures: list, figure_rows: list[dict],
                 figure_failures: list) -> list[Issue]:
         campaign = self.ref.campaign
         issues = []
@@ -183,23 +196,23 @@ class SubmissionValidator:
                                 meta["message_en"].format(**context), sheet or None, cell or None))
         for meta, rows in figure_failures:
             for i in sorted(rows):
-                row = frame.iloc[i].to_dict()
+                row = figure_rows[i]
                 rule = row["problem_rule"] or meta["rule"]  # the parser knows best why a cell is not a figure
                 issues.append(Issue(rule, ERROR, meta["message_zh"].format(**row),
                                     meta["message_en"].format(**row), row["sheet"], row["cell"], row["raw_text"]))
         return issues
 
 
-def _stacked(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, list[int]]:
-    """The frames one under the other, row_id numbered through; and the row each frame starts at."""
+def _stacked(rows: list[list[dict]], columns: list[str]) -> tuple[pd.DataFrame, list[int]]:
+    """Every file's rows one under the other as one frame, row_id numbered through; and the row each file's rows
+    start at."""
     starts, n = [], 0
-    for frame in frames:
+    for mine in rows:
         starts.append(n)
-        n += len(frame)
-    parts = [f for f in frames if not f.empty]
-    if not parts:
+        n += len(mine)
+    if not n:
         return pd.DataFrame(), starts
-    whole = pd.concat(parts, ignore_index=True)
+    whole = pd.DataFrame([row for mine in rows for row in mine], columns=columns)
     whole[_INDEX] = range(len(whole))
     return whole, starts
 
