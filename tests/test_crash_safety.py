@@ -44,8 +44,8 @@ def stop_here(what):
 
 if stop == "in-transaction":  # settle_supersession runs inside record()'s transaction, after the facts
     settle = load.settle_supersession
-    def slow_settle(con, unit, day):
-        settle(con, unit, day)
+    def slow_settle(con, pairs):
+        settle(con, pairs)
         stop_here("in-transaction")
     load.settle_supersession = slow_settle
 else:

@@ -16,7 +16,7 @@ import duckdb
 
 from transforms.layout import Layout
 from transforms.load import (DUPLICATE, LOADED, REJECTED, Outcome, Receipt, duplicate_reason, find_receipt,
-                             find_same_content, record, record_many)
+                             find_receipts, record, record_many, recorded_contents)
 from transforms.precheck import precheck
 from transforms.reference import Reference
 from transforms.report import one_line_reason, rejection_report
@@ -335,15 +335,22 @@ class Ingestor:
             except Exception as exc:  # this file's failure, not the batch's
                 pending.error = exc
                 continue
-            receipt = arrival.receipt
             if arrival.changing:
-                pending.outcome = Outcome(receipt, SKIPPED, STILL_WRITTEN)
-            elif receipt.submission_id in by_id:  # the same file given twice: one receipt
+                pending.outcome = Outcome(arrival.receipt, SKIPPED, STILL_WRITTEN)
+        # what the warehouse already holds of these receipts and contents: two queries for the batch, not per file
+        arrived = [p.arrival.receipt for p in batch if p.outcome is None and p.error is None]
+        known = find_receipts(con, [r.submission_id for r in arrived])
+        recorded = recorded_contents(con, [r.sha256 for r in arrived])
+        for pending in batch:
+            if pending.outcome is not None or pending.error is not None:
+                continue
+            receipt = pending.arrival.receipt
+            if receipt.submission_id in by_id:  # the same file given twice: one receipt
                 pending.first, pending.recorded = by_id[receipt.submission_id], True
-            elif known := find_receipt(con, receipt.submission_id):
+            elif found := known.get(receipt.submission_id):  # found again after a crash before leaving the inbox
                 pending.recorded = True
-                pending.outcome = Outcome(receipt, known[0], known[1], known[2], known[3], report_path=known[4])
-            elif receipt.sha256 in by_sha or find_same_content(con, receipt.sha256):
+                pending.outcome = Outcome(receipt, found[0], found[1], found[2], found[3], report_path=found[4])
+            elif receipt.sha256 in by_sha or receipt.sha256 in recorded:
                 pending.first = by_sha.get(receipt.sha256)
                 pending.outcome = Outcome(receipt, DUPLICATE, None)  # the reason is found when it is recorded
             else:
