@@ -252,3 +252,25 @@ def test_an_archived_copy_keeps_only_a_plain_extension(home, ingestor):
     outcomes = ingest_inbox(ingestor)
     assert sorted(Path(o.receipt.archive_path).name for o in outcomes) == sorted(
         o.receipt.sha256 for o in outcomes)
+
+
+@pytest.mark.parametrize("syncfs", ["works", "fails"])
+def test_a_batch_makes_its_archived_copies_durable_before_recording_them(home, ingestor, monkeypatch, syncfs):
+    from tests.test_ingest_many import ingest_many
+    from transforms import ingest as ingest_module
+
+    write_demo(home.inbox, ingestor.ref)
+    synced, fsynced, recorded_after = [], [], []
+    real_fsync, real_record_many = os.fsync, ingest_module.record_many
+    monkeypatch.setattr(ingest_module, "_syncfs", lambda fd: synced.append(fd) or (0 if syncfs == "works" else -1))
+    monkeypatch.setattr(os, "fsync", lambda fd: fsynced.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(ingest_module, "record_many",
+                        lambda con, outcomes: recorded_after.append((len(synced), len(fsynced))) or
+                        real_record_many(con, outcomes))
+    outcomes = ingest_many(ingestor)
+    archived = list(home.archive.iterdir())
+    assert [o.status for o in outcomes] == ["loaded"] * 6 and len(archived) == 6
+    # one syncfs for the batch; where it fails, an fsync of each copy and of the folder; all before recording
+    assert len(synced) == 1
+    assert len(fsynced) == (0 if syncfs == "works" else 7)
+    assert recorded_after == [(1, len(fsynced))]
