@@ -478,12 +478,13 @@ def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show,
         import duckdb
 
         from transforms import warehouse
-        from transforms.quality_docs import ResultStore, docs_index, docs_outdated, stored_validations
+        from transforms.quality_docs import ResultStore, docs_index, docs_outdated, settle_kept, stored_validations
         from transforms.status import day_status
         from transforms.status_page import status_folder, write_status_page
         from transforms.validation import SubmissionValidator
 
         validator = SubmissionValidator(ref)  # the cross-field suite; the only reason to load Great Expectations
+        settle_kept(layout.quality)  # batches' results split per file, so that each file links its own
         stored = stored_validations(layout.quality)
         con = warehouse.connect(layout.warehouse, read_only=True)
         try:

@@ -39,7 +39,7 @@ count = {"n": 0}
 def stop_here(what):
     count["n"] += 1
     if count["n"] == nth:
-        print(what, ingestor.reader._worker.process.pid, flush=True)
+        print(what, *(w.process.pid for w in ingestor.reader._idle), flush=True)
         time.sleep(600)
 
 if stop == "in-transaction":  # settle_supersession runs inside record()'s transaction, after the facts
@@ -125,11 +125,12 @@ def test_kill_9_during_a_load_then_a_normal_run_ends_as_an_uninterrupted_one(sto
     finally:
         if child.poll() is None:
             child.kill()
-    worker = int(lines[-1].split()[1])
+    workers = [int(pid) for pid in lines[-1].split()[1:]]
+    assert workers
     deadline = time.monotonic() + 10
-    while not gone(worker) and time.monotonic() < deadline:  # the reading worker sees its input close and exits
+    while not all(map(gone, workers)) and time.monotonic() < deadline:  # readers see their input close and exit
         time.sleep(0.05)
-    assert gone(worker)
+    assert all(map(gone, workers))
 
     # What the kill left: whole files only, each in one state; the file being loaded is still waiting.
     recorded, _ = state(layout)

@@ -115,14 +115,14 @@ def test_a_duplicate_of_a_file_that_failed_in_the_same_batch_is_read_in_its_plac
     for n, path in enumerate((first, again, third)):
         shutil.copyfile(source, path)
         os.utime(path, (1703034000 + n, 1703034000 + n))
-    read = ingestor._read
+    read_as = ingestor._read_as
 
-    def fail_first(receipt, content):
+    def fail_first(receipt, read):
         if receipt.file_name == "a.xlsx":
             raise OSError("disk went away")
-        return read(receipt, content)
+        return read_as(receipt, read)
 
-    monkeypatch.setattr(ingestor, "_read", fail_first)
+    monkeypatch.setattr(ingestor, "_read_as", fail_first)
     with pytest.raises(IngestFailed) as failed:
         ingest_many(ingestor, [first, again, third])
     assert [(o.receipt.file_name, o.status) for o in failed.value.outcomes] == [("b.xlsx", "loaded"),

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ingest_inbox, land_mixed_batch, make_home
 from tests.test_ingest_many import ingest_many
 from transforms.ingest import Ingestor
-from transforms.quality_docs import ResultStore, stored_validations
+from transforms.quality_docs import KEPT_BATCHES, ResultStore, settle_kept, stored_validations
 from transforms.validation import SubmissionValidator
 
 
@@ -37,7 +37,15 @@ def alone_and_batched(tmp_path_factory, ref, reader):
         land_mixed_batch(layout, ref, root / "scratch", unreadable=True)
         validator = SubmissionValidator(ref, quality_dir=layout.quality)
         ingestor = Ingestor(layout, ref, validator, reader, settle_seconds=0)
-        (ingest_inbox if name == "alone" else ingest_many)(ingestor)
+        if name == "alone":
+            ingest_inbox(ingestor)
+        else:
+            ingest_many(ingestor)
+            # a batch keeps one file per suite; each file's results appear once split (as the Data Docs build does)
+            assert stored_validations(layout.quality) == []
+            assert len(list((layout.quality / KEPT_BATCHES).iterdir())) == 2
+            assert settle_kept(layout.quality) == 16
+            assert list((layout.quality / KEPT_BATCHES).iterdir()) == []
         homes.append(layout)
     return homes
 
@@ -74,3 +82,12 @@ def test_great_expectations_reads_the_kept_results_back_and_builds_their_pages(a
     index = store.build()
     assert index is not None and index.exists()
     assert all(v.page.exists() for v in stored_validations(batched.quality))
+
+
+def test_a_kept_batch_cut_short_by_a_crash_is_dropped(tmp_path):
+    folder = tmp_path / "quality"
+    (folder / KEPT_BATCHES).mkdir(parents=True)
+    (folder / KEPT_BATCHES / "20231220T010000.000000Z-figures-deadbeef.json").write_text('{"suite": "fig',
+                                                                                         encoding="utf-8")
+    assert settle_kept(folder) == 0
+    assert list((folder / KEPT_BATCHES).iterdir()) == []

@@ -195,6 +195,25 @@ def test_each_validation_is_kept_and_the_data_docs_are_built_and_linked(campaign
     assert len(pages) == 6 and all((campaign.bulletins / "2023-12-20" / link).resolve().is_file() for link in pages)
 
 
+def test_files_validated_in_a_batch_each_link_their_own_validation_pages(home, ingestor, ref, tmp_path):
+    from tests.test_ingest_many import ingest_many
+
+    for unit, households in (("浈江区", 100), ("始兴县", 450), ("翁源县", -5)):
+        send(home, ref, tmp_path, unit, D(2023, 12, 20), {"走访慰问户数（户）": households})
+    assert [o.status for o in ingest_many(ingestor)] == ["loaded", "loaded", "rejected"]
+    assert stored_validations(home.quality) == []  # kept as the batch's, split when the Data Docs are built
+
+    status(home, "--date", "2023-12-20")
+    stored = stored_validations(home.quality)
+    assert len(stored) == 6 and all(v.page.is_file() for v in stored)
+    page = (home.bulletins / "2023-12-20" / "status.html").read_text(encoding="utf-8")
+    pages = [link for link in re.findall(r'href="([^"]+)"', page) if "/validations/" in link]
+    assert len(pages) == 6 and all((home.bulletins / "2023-12-20" / link).resolve().is_file() for link in pages)
+    # the rejected file's figures page is its own: one failing figure, not the batch's
+    (bad,) = [v for v in stored if v.suite == "figures" and v.run_name.startswith("440229")]
+    assert "-5" in bad.page.read_text(encoding="utf-8")
+
+
 def test_a_validator_without_a_folder_keeps_nothing(home, ref, validator, reader, tmp_path):
     assert validator.results_store is None
     send(home, ref, tmp_path, "南雄市", D(2023, 12, 20), {"走访慰问户数（户）": 10})

@@ -18,7 +18,6 @@ import duckdb
 from transforms.layout import Layout
 from transforms.load import (DUPLICATE, LOADED, REJECTED, Outcome, Receipt, duplicate_reason, find_receipt,
                              find_receipts, record, record_many, recorded_contents)
-from transforms.precheck import precheck
 from transforms.reference import Reference
 from transforms.report import one_line_reason, rejection_report
 from transforms.safe_read import ReadResult, SafeReader
@@ -300,18 +299,20 @@ class Ingestor:
 
     def _read(self, receipt: Receipt, content: bytes | None) -> Outcome | tuple:
         """Check and read one file: a rejection, or (parsed submission, unit facts, issues found reading it)."""
-        problems = [too_large(os.path.getsize(self.layout.home / receipt.archive_path))] if content is None \
-            else precheck(content, receipt.file_name)
-        if not problems:
-            self.last_read = self.reader.read(content, receipt.file_name)
-            problems = [self.last_read.problem] if self.last_read.problem else []
+        return self._read_as(receipt, None if content is None else self.reader.read(content, receipt.file_name))
+
+    def _read_as(self, receipt: Receipt, read: ReadResult | None) -> Outcome | tuple:
+        """What the reader's worker made of a file (`read`; None for a file too large to read): a rejection, or
+        (parsed submission, unit facts, issues found reading it)."""
+        self.last_read = read
+        problems = [too_large(os.path.getsize(self.layout.home / receipt.archive_path))] if read is None \
+            else read.problems
         if problems:  # the sender and date, when the file name gives them, tell whose file could not be read
             named = self.parser.parse([], receipt.file_name)
             return Outcome(receipt, REJECTED, one_line_reason(problems), named.unit_code, named.as_of_date,
                            issues=problems)
-        parsed = self.last_read.parsed
-        facts, total_issues = unit_facts(parsed.cells)
-        return parsed, facts, parsed.issues + total_issues
+        facts, total_issues = unit_facts(read.parsed.cells)
+        return read.parsed, facts, read.parsed.issues + total_issues
 
     @staticmethod
     def _judged(receipt: Receipt, parsed, facts: list, issues: list[Issue]) -> Outcome:
@@ -424,10 +425,19 @@ class Ingestor:
         """Read and validate every file of `batch` that needs it (no warehouse needed: this part can run on
         another machine); all files' frames validated in one Great Expectations run per suite."""
         todo = [p for p in batch if p.unread]
+        # the files are checked and read side by side, in the reader's workers (one a core)
+        try:
+            reads = iter(self.reader.read_many([(p.arrival.content, p.arrival.receipt.file_name)
+                                                for p in todo if p.arrival.content is not None]))
+        except Exception as exc:  # no reader could start: the machine's problem; every file stays in the inbox
+            for pending in todo:
+                pending.error = exc
+            return batch
         valid = []
         for pending in todo:
             try:
-                read = self._read(pending.arrival.receipt, pending.arrival.content)
+                read = self._read_as(pending.arrival.receipt,
+                                     None if pending.arrival.content is None else next(reads))
             except Exception as exc:
                 pending.error = exc
                 continue

@@ -1,7 +1,8 @@
 """Great Expectations Data Docs under data/quality/: each submission's validation results kept, the site built.
 
-Results are stored when a file is validated (a few milliseconds); the HTML site is built later, only for the
-results that have no page yet, by `warmline status` (a full rebuild costs about 40 ms per stored result).
+A batch's results are kept when it is validated, as one file (a millisecond or two for the batch); they are
+split into each submission's own result, where Great Expectations looks for it, by settle_kept() when the site
+is next built: by `warmline status`, only for the results that have no page yet (a page costs about 40 ms).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import uuid
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from pathlib import Path
 log = logging.getLogger("warmline.quality")
 
 RESULTS = Path("gx", "uncommitted", "validations")
+KEPT_BATCHES = Path("gx", "uncommitted", "warmline_batches")  # batches' results, not yet split per submission
 SITE = Path("gx", "uncommitted", "data_docs", "local_site")
 _RUN_TIME = "%Y%m%dT%H%M%S.%fZ"  # how Great Expectations names a run's folder
 
@@ -73,6 +76,7 @@ def validations_of(stored: list[StoredValidation], unit_code: str | None, as_of_
 
 def docs_outdated(folder: Path) -> bool:
     """Whether a kept result has no Data Docs page yet (or there is no site): only then is GX needed to build."""
+    settle_kept(folder)
     stored = stored_validations(folder)
     return bool(stored) and (not docs_index(folder).exists() or any(not v.page.exists() for v in stored))
 
@@ -116,16 +120,27 @@ class ResultStore:
             return None
         return key
 
-    def keep_split(self, suite: str, result, stacked, files: list["FileRows"], index: str) -> int:
-        """Store each file's own part of `result`, a run over `stacked`: the files' rows one under the other (row
-        numbers in column `index`), as if each had been validated alone; how many were stored.
+    def keep_split(self, suite: str, result, stacked, files: list["FileRows"], index: str) -> Path | None:
+        """Keep each file's own part of `result`, a run over `stacked`: the files' rows one under the other (row
+        numbers in column `index`), as if each had been validated alone. The file it is kept in, or None.
 
-        The whole result is serialised once and split as JSON: Great Expectations' own serialisation costs about
-        5 ms a result (marshmallow and deep copies), which was a third of what ingesting a file cost."""
-        whole = self._as_json(result)
-        parts = split_result(whole, stacked, files, index)
-        return sum(self._write(suite, part, f.name, f.when) is not None
-                   for f, part in zip(files, parts) if part is not None)
+        The whole result is serialised once and kept as one file; settle_kept() splits it per file when the Data
+        Docs are next built. Great Expectations' own serialisation of each file's result cost 5 ms a result, and
+        writing each one into its own run folders 1-2 ms more: most of what ingesting a file cost."""
+        batch = {"suite": suite, "index": index, "result": self._as_json(result),
+                 "files": [[f.name, f.when.isoformat(), f.start, f.rows] for f in files],
+                 "missing": missing_counts(stacked, files)}
+        first = min((f.when for f in files), default=dt.datetime.now(dt.timezone.utc))
+        target = self.folder / KEPT_BATCHES / f"{first.strftime(_RUN_TIME)}-{suite}-{uuid.uuid4().hex[:8]}.json"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}")
+            tmp.write_text(json.dumps(batch, separators=(",", ":")), encoding="utf-8")
+            tmp.replace(target)
+        except Exception as exc:  # a full disk or a permission must not stop a file from being ingested
+            log.warning("validation results of %d files (%s) not kept in %s: %s", len(files), suite, self.folder, exc)
+            return None
+        return target
 
     @staticmethod
     def _as_json(result) -> dict:
@@ -143,30 +158,12 @@ class ResultStore:
         return ValidationResultIdentifier(expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite),
                                           run_id=run_id, batch_identifier=batch)
 
-    def _write(self, suite: str, result: dict, name: str, when: dt.datetime):
-        from great_expectations.core.run_identifier import RunIdentifier
-
-        run_id = RunIdentifier(run_name=name, run_time=when)
-        meta = dict(result.get("meta") or {})
-        key = self._key(suite, run_id, meta)
-        meta["run_id"] = run_id.to_json_dict()
-        # Sorted keys as the store writes them, without its indentation: json's C encoder only works without it,
-        # and is ten times faster (Great Expectations reads either).
-        text = json.dumps({**result, "meta": meta}, sort_keys=True, separators=(",", ":"))
-        try:
-            # The store's backend writes the file where the store (and Data Docs) will look for it; the store's
-            # own set() would serialise the result again. tests/test_quality_docs.py reads them back through GX.
-            self._results._store_backend.set(self._results.key_to_tuple(key), text)
-        except Exception as exc:  # a full disk or a permission must not stop a file from being ingested
-            log.warning("validation result of %s (%s) not kept in %s: %s", name, suite, self.folder, exc)
-            return None
-        return key
-
     def build(self) -> Path | None:
         """Build the pages of results that have none yet and the index; the index, or None with no results."""
         from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
         index = docs_index(self.folder)
+        settle_kept(self.folder)
         stored = stored_validations(self.folder)
         if not stored:
             return None
@@ -191,13 +188,59 @@ class FileRows:
     rows: int
 
 
-def split_result(whole: dict, stacked, files: list[FileRows], index: str) -> list[dict | None]:
-    """Each file's part of a run's serialised result over `stacked` (a pandas DataFrame of every file's rows), as
-    if the file had been validated alone (None for a file without rows): counts, lists and success recomputed on
-    its rows. The failing rows are split by file once, and the missing values counted once per column, so this
-    costs the size of the result, not the number of files times it."""
+def missing_counts(stacked, files: list[FileRows]) -> dict[str, list[int]]:
+    """Per column of `stacked` (a pandas DataFrame of every file's rows), how many values each file is missing."""
+    counts = {}
+    for column in stacked.columns:
+        before = [0, *itertools.accumulate(stacked[column].isna().to_list())]  # missing values before each row
+        counts[str(column)] = [before[f.start + f.rows] - before[f.start] if f.rows else 0 for f in files]
+    return counts
+
+
+def settle_kept(folder: Path) -> int:
+    """Split every kept batch's result into each file's own, where Great Expectations (its results store and Data
+    Docs) and stored_validations() find them; how many results were written. Needs no Great Expectations."""
+    written = 0
+    for path in sorted((folder / KEPT_BATCHES).glob("*.json")):
+        try:
+            batch = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # cut short by a crash: the validation itself is in raw.issues
+            log.warning("kept validation results %s cannot be read (%s); removed", path, exc)
+            path.unlink(missing_ok=True)
+            continue
+        files = [FileRows(name, dt.datetime.fromisoformat(when), start, rows)
+                 for name, when, start, rows in batch["files"]]
+        parts = split_result(batch["result"], files, batch["missing"], batch["index"])
+        for f, part in zip(files, parts):
+            if part is not None:
+                write_result(folder, batch["suite"], part, f.name, f.when)
+                written += 1
+        path.unlink()
+    return written
+
+
+def write_result(folder: Path, suite: str, result: dict, name: str, when: dt.datetime) -> Path:
+    """Write one serialised validation result where Great Expectations' file results store keeps it:
+    validations/<suite>/<run name>/<run time>/<batch fingerprint>.json, with the run in its meta. Sorted keys as
+    the store writes them, without its indentation: json's C encoder only works without it, and Great Expectations
+    reads either (tests/test_quality_docs.py reads them back through it)."""
+    meta = dict(result.get("meta") or {})
+    batch = (meta.get("batch_markers") or {}).get("pandas_data_fingerprint") or "batch"
+    meta["run_id"] = {"run_name": name, "run_time": when.isoformat()}
+    target = folder / RESULTS / suite / name / when.strftime(_RUN_TIME) / f"{batch}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({**result, "meta": meta}, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+    return target
+
+
+def split_result(whole: dict, files: list[FileRows], missing: dict[str, list[int]],
+                 index: str) -> list[dict | None]:
+    """Each file's part of a stacked run's serialised result, as if the file had been validated alone (None for a
+    file without rows): counts, lists and success recomputed on its rows, `missing` giving each column's missing
+    values per file. The failing rows are split by file once, so this costs the size of the result, not the
+    number of files times it."""
     starts = [f.start for f in files]
-    split, missing = [], {}
+    split = []
     for r in whole.get("results") or []:
         found = r.get("result") or {}
         hits = found.get("unexpected_index_list") or []
@@ -206,17 +249,15 @@ def split_result(whole: dict, stacked, files: list[FileRows], index: str) -> lis
         for k, hit in enumerate(hits):
             by_file.setdefault(bisect_right(starts, hit[index]) - 1, []).append(k)
         column = ((r.get("expectation_config") or {}).get("kwargs") or {}).get("column")
-        if column in stacked and column not in missing:  # missing values before each row: one pass a column
-            missing[column] = [0, *itertools.accumulate(stacked[column].isna().to_list())]
         split.append((r, found, hits, values if len(values) == len(hits) else None, by_file, missing.get(column)))
     parts: list[dict | None] = []
     for i, f in enumerate(files):
         if not f.rows:
             parts.append(None)
             continue
-        results = [_expectation_part(r, found, hits, values, by_file.get(i, []), f,
-                                     before[f.start + f.rows] - before[f.start] if before else 0, index)
-                   for r, found, hits, values, by_file, before in split]
+        results = [_expectation_part(r, found, hits, values, by_file.get(i, []), f, lacking[i] if lacking else 0,
+                                     index)
+                   for r, found, hits, values, by_file, lacking in split]
         evaluated, passed = len(results), sum(1 for r in results if r["success"])
         statistics = {**(whole.get("statistics") or {}), "evaluated_expectations": evaluated,
                       "successful_expectations": passed, "unsuccessful_expectations": evaluated - passed,

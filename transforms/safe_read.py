@@ -4,12 +4,14 @@ A crafted workbook can make the spreadsheet reader (calamine, in Rust) abort the
 try/except catches (shared/notes/tech-notes.md, section 7). Here that ends only the worker: the file is
 refused with the reason, a fresh worker takes the next file, and the run goes on.
 
-The worker is one long-lived `python -m transforms.safe_read` process (about 0.16 s to start, then a
-millisecond or two per file), talking over two pipes. It is started with subprocess rather than through
-multiprocessing so that it imports nothing of the parent (multiprocessing re-imports the parent's main
-module: the warmline script, or Prefect's engine) and so that its exit status and peak memory can be
-collected when it dies; a file that overruns the time limit gets the worker killed, which
-concurrent.futures cannot do to a running task on Python 3.11.
+Each worker is a long-lived `python -m transforms.safe_read` process (about 0.16 s to start, then a
+millisecond or two per file), talking over two pipes. It runs the precheck (transforms/precheck.py) before
+the reader, so that neither costs the parent anything, and a batch is spread over several workers (by default
+two, for the two cores of the machine), each given one file at a time so that its death is always that file's.
+A worker is started with subprocess rather than through multiprocessing so that it imports nothing of the
+parent (multiprocessing re-imports the parent's main module: the warmline script, or Prefect's engine) and so
+that its exit status and peak memory can be collected when it dies; a file that overruns the time limit gets
+its worker killed, which concurrent.futures cannot do to a running task on Python 3.11.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from transforms.precheck import precheck
 from transforms.reference import Reference
 from transforms.submission import ERROR, Issue, ParsedSubmission, SubmissionParser
 from transforms.workbook import UnreadableFile, read_sheets
@@ -51,9 +54,15 @@ class ReadResult:
     """Reading one file: the parsed submission or the problem that stopped it, and what it cost."""
 
     parsed: ParsedSubmission | None
-    problem: Issue | None
+    problem: Issue | None  # the first of `problems`
     seconds: float
     peak_bytes: int | None  # the worker's peak resident memory while it read this file, when known
+    # Every reason the file was refused: all the precheck found, or the one problem that stopped the reader.
+    problems: list[Issue] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.problem is not None and not self.problems:
+            self.problems = [self.problem]
 
 
 def _unsafe_read(rule: str, why_zh: str, why_en: str) -> Issue:
@@ -84,51 +93,66 @@ def crashed(how: str) -> Issue:
 
 
 class SafeReader:
-    """Reads and parses files one at a time in a limited worker process, replaced whenever it dies."""
+    """Reads and parses files in up to `workers` limited worker processes, one file each, replaced whenever one dies.
 
-    def __init__(self, ref: Reference, limits: ReadLimits | None = None):
+    `precheck=False` sends files straight to the reader (to test the reader's own limits with files the precheck
+    would refuse).
+    """
+
+    def __init__(self, ref: Reference, limits: ReadLimits | None = None, precheck: bool = True,
+                 workers: int | None = None):
         self.ref = ref
         self.limits = limits or ReadLimits()
+        self.precheck = precheck
+        self.workers = max(1, workers or min(2, os.cpu_count() or 1))  # more workers than cores only wait their turn
         self._lock = threading.Lock()
-        self._worker: _Worker | None = None
+        self._idle: list[_Worker] = []  # started, and not reading anything: no answer of theirs is pending
         self.workers_started = 0
 
     def read(self, content: bytes, file_name: str) -> ReadResult:
         """Read and parse one file's bytes; never raises for what is in the file."""
+        return self.read_many([(content, file_name)])[0]
+
+    def read_many(self, items: list[tuple[bytes, str]]) -> list[ReadResult]:
+        """Read and parse each (bytes, file name), several at a time: the results in the order of `items`, each
+        what read() would give for that file alone. A file that times out or kills its worker costs only that
+        worker; the next file goes to a new one."""
         with self._lock:
-            started = time.monotonic()
-            worker = self._send(("read", file_name, content))
-            if not worker.conn.poll(self.limits.seconds):
-                _, peak, _ = self._stop(kill=True)
-                return ReadResult(None, timed_out(self.limits), time.monotonic() - started, peak)
+            results: list[ReadResult | None] = [None] * len(items)
+            waiting = list(reversed(range(len(items))))  # popped from the end: first item first
+            busy: dict[Connection, _InFlight] = {}
             try:
-                kind, payload, seconds, peak = worker.conn.recv()
-            except (EOFError, OSError):
-                status, peak, said = self._stop()
-                return ReadResult(None, self._death(status, said), time.monotonic() - started, peak)
-            if peak > RECYCLE_ABOVE:
-                self._stop()
-            if kind == "parsed":
-                return ReadResult(payload, None, seconds, peak)
-            if kind == "memory":
-                self._stop()  # a worker that ran out of memory may be left in a bad state: a fresh one next time
-                return ReadResult(None, out_of_memory(self.limits, "MemoryError"), seconds, peak)
-            if kind == "unreadable":
-                rule, zh, en = payload
-                return ReadResult(None, Issue(rule, ERROR, zh, en), seconds, peak)
-            return ReadResult(None, Issue("read-failed", ERROR, f"读取文件时出错（{payload}），请在 Excel 中重新保存后再提交",
-                                          f"reading the file failed ({payload}) — re-save it in Excel and send it "
-                                          "again"), seconds, peak)
+                # All at once before any file's clock runs: a start takes 0.16 s of another file's time limit.
+                self._start(min(self.workers, len(items)) - len(self._idle))
+                while waiting or busy:
+                    while waiting and len(busy) < self.workers:
+                        index = waiting.pop()
+                        content, file_name = items[index]
+                        worker = self._send(("read", file_name, content))
+                        busy[worker.conn._in] = _InFlight(index, worker, time.monotonic())
+                    nearest = min(job.started for job in busy.values()) + self.limits.seconds
+                    answered = set(wait(list(busy), timeout=max(0.0, nearest - time.monotonic())))
+                    now = time.monotonic()
+                    for conn, job in list(busy.items()):
+                        if conn in answered or now - job.started >= self.limits.seconds:
+                            del busy[conn]
+                            results[job.index] = self._result(job, overdue=conn not in answered)
+            finally:  # only when this process fails (KeyboardInterrupt, a worker that cannot start): answers lost
+                for job in busy.values():
+                    job.worker.stop(kill=True, timeout=1)
+            return results
 
     def close(self) -> None:
-        """Stop the worker; a later read starts a new one."""
+        """Stop the workers; a later read starts new ones."""
         with self._lock:
-            if self._worker:
+            workers, self._idle = self._idle, []
+            for worker in workers:
                 try:
-                    self._worker.conn.send(("stop",))
+                    worker.conn.send(("stop",))
                 except OSError:
                     pass
-                self._stop(timeout=5)
+            for worker in workers:
+                worker.stop(kill=False, timeout=5)
 
     def __enter__(self) -> "SafeReader":
         return self
@@ -138,29 +162,68 @@ class SafeReader:
 
     def __del__(self) -> None:
         try:
-            if self._worker:
-                self._stop(kill=True, timeout=1)
-        except Exception:  # at interpreter exit; the worker ends by itself when its input closes
+            for worker in self._idle:
+                worker.stop(kill=True, timeout=1)
+        except Exception:  # at interpreter exit; the workers end by themselves when their input closes
             pass
 
-    def _send(self, message: tuple) -> "_Worker":
-        for _ in range(2):  # a worker that died while idle is replaced once
-            if self._worker is None:
-                self._worker = _Worker.start(self.ref, self.limits)
+    def _start(self, count: int) -> None:
+        """Start `count` more idle workers side by side: each spends its 0.16 s importing, on its own core."""
+        launched = [_Worker.launch(self.ref, self.limits, self.precheck) for _ in range(count)]
+        try:
+            for worker in launched:
+                worker.wait_ready()
                 self.workers_started += 1
-            try:
-                self._worker.conn.send(message)
-                return self._worker
-            except OSError:
-                self._stop()
-        raise RuntimeError("the reader process died twice before it could be given a file")
+        except BaseException:
+            for worker in launched:
+                worker.stop(kill=True, timeout=1)
+            raise
+        self._idle += launched
 
-    def _stop(self, kill: bool = False, timeout: float = 10.0) -> tuple[int | None, int | None, str]:
-        """End the worker: (exit status, peak memory in bytes, the first line it wrote to stderr)."""
-        worker, self._worker = self._worker, None
-        if worker is None:
-            return None, None, ""
-        return worker.stop(kill, timeout)
+    def _send(self, message: tuple) -> "_Worker":
+        """Give an idle worker the message, or a new worker when none is idle; one that died while idle is replaced."""
+        while True:
+            fresh = not self._idle
+            if fresh:
+                self._start(1)
+            worker = self._idle.pop()
+            try:
+                worker.conn.send(message)
+                return worker
+            except OSError:
+                worker.stop(kill=False, timeout=10)
+                if fresh:
+                    raise RuntimeError("the reader process died before it could be given a file") from None
+
+    def _result(self, job: "_InFlight", overdue: bool) -> ReadResult:
+        """What reading the job's file came to, from the worker's answer or from how it ended; the worker goes back
+        to the idle ones only when it is fit to read the next file."""
+        worker, started = job.worker, job.started
+        if overdue:
+            _, peak, _ = worker.stop(kill=True, timeout=10)
+            return ReadResult(None, timed_out(self.limits), time.monotonic() - started, peak)
+        try:
+            kind, payload, seconds, peak = worker.conn.recv()
+        except (EOFError, OSError):
+            status, peak, said = worker.stop(kill=False, timeout=10)
+            return ReadResult(None, self._death(status, said), time.monotonic() - started, peak)
+        # A worker that ran out of memory may be left in a bad state, and it ends itself after answering.
+        if peak > RECYCLE_ABOVE or kind == "memory":
+            worker.stop(kill=False, timeout=10)
+        else:
+            self._idle.append(worker)
+        if kind == "parsed":
+            return ReadResult(payload, None, seconds, peak)
+        if kind == "refused":
+            return ReadResult(None, payload[0], seconds, peak, payload)
+        if kind == "memory":
+            return ReadResult(None, out_of_memory(self.limits, "MemoryError"), seconds, peak)
+        if kind == "unreadable":
+            rule, zh, en = payload
+            return ReadResult(None, Issue(rule, ERROR, zh, en), seconds, peak)
+        return ReadResult(None, Issue("read-failed", ERROR, f"读取文件时出错（{payload}），请在 Excel 中重新保存后再提交",
+                                      f"reading the file failed ({payload}) — re-save it in Excel and send it "
+                                      "again"), seconds, peak)
 
     def _death(self, status: int | None, said: str) -> Issue:
         if "memory allocation" in said or "MemoryError" in said or "out of memory" in said.lower():
@@ -175,13 +238,23 @@ class SafeReader:
 
 
 @dataclass
+class _InFlight:
+    """A file given to a worker whose answer has not been read yet."""
+
+    index: int  # in read_many's items
+    worker: "_Worker"
+    started: float  # time.monotonic() when the worker was given the file
+
+
+@dataclass
 class _Worker:
     process: subprocess.Popen
     conn: "_Duplex"
     stderr_path: Path
 
     @classmethod
-    def start(cls, ref: Reference, limits: ReadLimits) -> "_Worker":
+    def launch(cls, ref: Reference, limits: ReadLimits, precheck: bool) -> "_Worker":
+        """Start the process and send it what it needs; wait_ready() then waits for it."""
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         fd, stderr_path = tempfile.mkstemp(prefix="warmline-read-", suffix=".log")
@@ -197,13 +270,21 @@ class _Worker:
             os.close(to_child_r)
             os.close(from_child_w)
         worker = cls(process, _Duplex(from_child_r, to_child_w), Path(stderr_path))
-        try:  # a worker that cannot start is the machine's problem, not the file's: fail the run, refuse nothing
-            worker.conn.send(("init", ref))
-            if worker.conn.poll(STARTUP_SECONDS) and worker.conn.recv() == "ready":
-                return worker
+        try:
+            worker.conn.send(("init", ref, precheck))
+        except OSError:
+            pass  # it died at once: wait_ready() says so
+        return worker
+
+    def wait_ready(self) -> None:
+        """Return once the worker can take files. One that cannot start is the machine's problem, not a file's:
+        it fails the run (RuntimeError) and refuses nothing."""
+        try:
+            if self.conn.poll(STARTUP_SECONDS) and self.conn.recv() == "ready":
+                return
         except (EOFError, OSError):
             pass
-        _, _, said = worker.stop(kill=True, timeout=1)
+        _, _, said = self.stop(kill=True, timeout=1)
         raise RuntimeError(f"the reader process did not start: {said or 'no message'}")
 
     def stop(self, kill: bool, timeout: float) -> tuple[int | None, int | None, str]:
@@ -321,7 +402,7 @@ def _limit(memory_bytes: int) -> None:
 
 
 def _serve(conn: _Duplex, memory_bytes: int) -> None:
-    _, ref = conn.recv()
+    _, ref, checking = conn.recv()
     parser = SubmissionParser(ref)
     _limit(memory_bytes)
     conn.send("ready")
@@ -338,10 +419,14 @@ def _serve(conn: _Duplex, memory_bytes: int) -> None:
         _peak_reset()
         started = time.perf_counter()
         try:
-            sheets = read_sheets(content, file_name)
-            del content
-            reply = ("parsed", parser.parse(sheets, file_name))
-            del sheets
+            problems = precheck(content, file_name) if checking else []
+            if problems:  # the reader never sees a file the precheck refuses: it could abort this process
+                reply = ("refused", problems)
+            else:
+                sheets = read_sheets(content, file_name)
+                del content
+                reply = ("parsed", parser.parse(sheets, file_name))
+                del sheets
         except UnreadableFile as exc:
             reply = ("unreadable", (exc.rule, exc.message_zh, exc.message_en))
         except MemoryError:
