@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class FigureError(ValueError):
         self.problem = problem
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same few hundred labels and headers come in every file
 def normalise_text(text: str) -> str:
     """Full-width to half-width, no spaces, separators or Excel's leading apostrophe."""
     s = unicodedata.normalize("NFKC", text).strip().lstrip("'")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +29,7 @@ class HeaderMatch:
     unit: str | None
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def split_header(text: str) -> tuple[str, str | None]:
     """'金额（万元）' -> ('金额', '万元'); spaces, line breaks and bracket styles do not matter."""
     s = normalise_text(str(text)).translate(_BRACKETS)

@@ -34,7 +34,7 @@ GONE = "no longer in the inbox: another run took it first"
 SETTLE_SECONDS = 1.0  # a file changed this recently is watched this long before it is read
 # Files validated in one Great Expectations run and recorded in one transaction: enough to spread the ~0.2 s a
 # run costs, few enough that a batch's bytes and parsed cells stay a few MB (memory does not grow with a run).
-BATCH_FILES = 200
+BATCH_FILES = 500
 MAX_FILE_BYTES = 50 * 2**20  # larger files are archived and refused without being read into memory
 _CHUNK = 1 << 20
 _ARCHIVE_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
