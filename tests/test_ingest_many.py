@@ -59,7 +59,11 @@ def two_homes(tmp_path, ref, validator, reader):
     return homes
 
 
-def test_a_batch_ends_every_file_as_ingesting_them_one_by_one(two_homes):
+@pytest.mark.parametrize("batch_files", [200, 3, 1])
+def test_a_batch_ends_every_file_as_ingesting_them_one_by_one(two_homes, batch_files, monkeypatch):
+    # in batches of 3 or 1, the duplicate and the correction come in a later batch than their first file, which
+    # arrives while the earlier batch is still being validated (read ahead)
+    monkeypatch.setattr("transforms.ingest.BATCH_FILES", batch_files)
     one, many = two_homes
     alone = ingest_inbox(one)
     together = ingest_many(many)
