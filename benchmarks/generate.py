@@ -65,6 +65,9 @@ def write_reference(home: Path, units: int) -> Reference:
     shipped = load_reference(SHIPPED_REFERENCE)
     extra = max(0, units - len(shipped.campaign.expected_units))
     codes = list(shipped.campaign.expected_units)[:units]
+    # written anew from the shipped list: a home that already has synthetic units (a benchmark's second call)
+    # must not list them twice
+    shutil.copyfile(SHIPPED_REFERENCE / "units.csv", layout.reference / "units.csv")
     with (layout.reference / "units.csv").open("a", encoding="utf-8") as fh:
         for n in range(1, extra + 1):
             code = SYNTHETIC_CODE.format(n)

@@ -97,6 +97,21 @@ def test_bad_date_is_one_line(tmp_path):
         1, "Error: --date '20-12-2023' is not a date; write it as YYYY-MM-DD, e.g. --date 2023-12-20")
 
 
+def test_a_unit_listed_twice_in_the_reference_is_one_line_naming_the_lines(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    warmline(home, "init")
+    units = home / "data/reference/units.csv"
+    lines = units.read_text(encoding="utf-8").splitlines()
+    units.write_text("\n".join([*lines, lines[3]]) + "\n", encoding="utf-8")  # a line pasted again at the end
+    code = lines[3].split(",")[0]
+    result = warmline(home, "template")
+    assert (result.returncode, result.stderr.strip()) == (
+        1, f"Error: cannot read the reference data in {home / 'data/reference'}: units.csv lists the same code "
+           f"more than once ({code} on lines 4, {len(lines) + 1}): keep one line for each; fix the file or copy it "
+           "again from a fresh `warmline init`")
+
+
 def test_template_writes_the_standard_workbook(tmp_path, ref):
     from transforms.submission import SubmissionParser
     from transforms.workbook import read_sheets

@@ -148,6 +148,15 @@ def _overlaps(settings: dict) -> tuple[Overlap, ...]:
                  for o in settings.get("overlaps", []))
 
 
+def _repeated(codes: list[str]) -> list[str]:
+    seen, twice = set(), []
+    for code in codes:
+        if code in seen and code not in twice:
+            twice.append(code)
+        seen.add(code)
+    return twice
+
+
 def load_reference(folder: Path) -> Reference:
     """Read units.csv, indicators.csv, item_types.csv and campaign.toml from `folder`."""
     units = tuple(
@@ -178,6 +187,13 @@ def load_reference(folder: Path) -> Reference:
     for unit in units:
         for alias in (unit.name, unit.code, *unit.aliases):
             by_alias.setdefault(normalise_text(alias), unit)
+    for name, codes in (("units.csv", [u.code for u in units]), ("indicators.csv", [i.code for i in indicators]),
+                        ("item_types.csv", [t.name for t in item_types])):
+        if twice := _repeated(codes):
+            # line numbers count the header as line 1, as a spreadsheet or editor shows them
+            where = "; ".join(f"{code} on lines {', '.join(str(n + 2) for n, c in enumerate(codes) if c == code)}"
+                              for code in twice)
+            raise ValueError(f"{name} lists the same code more than once ({where}): keep one line for each")
     known = {u.code for u in units}
     unknown = [u for u in campaign.expected_units if u not in known]
     unknown += [u for o in campaign.overlaps for u in (o.unit_code, *o.includes) if u not in known]
