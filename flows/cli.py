@@ -156,11 +156,24 @@ def _outcome_table(outcomes: list[dict]) -> Table:
     return table
 
 
+LISTED_ALL_UP_TO = 50  # files; past that, the table lists only the files with something to say
+
+
 def _print_outcomes(outcomes: list[dict]) -> None:
     if not outcomes:
         out.print("No files were waiting in the inbox.")
         return
-    out.print(_outcome_table(outcomes))
+    plain = [o for o in outcomes if o["status"] == "loaded" and not o["reason"] and not o["warnings"]]
+    if len(outcomes) > LISTED_ALL_UP_TO and plain:
+        # a thousand rows of "loaded" bury the few files someone has to act on (and cost a second to draw)
+        listed = {id(o) for o in plain}
+        noted = [o for o in outcomes if id(o) not in listed]
+        if noted:
+            out.print(_outcome_table(noted))
+        out.print(f"{len(plain)} more files loaded without remark are not listed; `warmline status --date D` shows "
+                  "each unit's files of a day.")
+    else:
+        out.print(_outcome_table(outcomes))
     counts = {s: sum(1 for o in outcomes if o["status"] == s) for s in ("loaded", "superseded", "duplicate", "rejected")}
     out.print("Files: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for o in outcomes:

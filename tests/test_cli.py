@@ -141,3 +141,28 @@ def test_every_command_has_help_and_a_readme_mention():
         name = command.name or command.callback.__name__
         assert command.callback.__doc__, f"warmline {name} has no help text"
         assert f"warmline {name}" in readme, f"warmline {name} is not in the README"
+
+
+def test_a_large_ingest_lists_only_the_files_with_something_to_say(capsys):
+    from flows.cli import LISTED_ALL_UP_TO, _print_outcomes
+
+    def outcome(n: int, status: str = "loaded", reason: str | None = None, warnings: int = 0) -> dict:
+        return {"file_name": f"file{n:04d}.xlsx", "submission_id": f"{n:012d}", "unit_code": "440203",
+                "as_of_date": "2023-12-20", "status": status, "reason": reason, "warnings": warnings,
+                "report_path": f"data/raw/rejected/file{n:04d}.xlsx.txt" if status == "rejected" else None}
+
+    many = [outcome(n) for n in range(LISTED_ALL_UP_TO + 10)]
+    many[3] = outcome(3, "rejected", "a figure cannot be negative")
+    many[7] = outcome(7, warnings=2)
+    _print_outcomes(many)
+    printed = capsys.readouterr().out
+    assert "file0003.xlsx" in printed and "file0007.xlsx" in printed and "2 warning(s)" in printed
+    assert "file0000.xlsx" not in printed and "file0059.xlsx" not in printed
+    assert f"{LISTED_ALL_UP_TO + 8} more files loaded without remark are not listed" in printed
+    assert f"Files: {LISTED_ALL_UP_TO + 9} loaded, 0 superseded, 0 duplicate, 1 rejected" in printed
+    assert "Rejected file0003.xlsx: report in data/raw/rejected/file0003.xlsx.txt" in printed
+
+    few = [outcome(n) for n in range(3)]
+    _print_outcomes(few)
+    printed = capsys.readouterr().out
+    assert all(f"file000{n}.xlsx" in printed for n in range(3)) and "not listed" not in printed
