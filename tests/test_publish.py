@@ -97,6 +97,51 @@ def test_the_copy_is_in_the_v1_0_storage_format_read_only_on_disk_and_leaves_not
         "analytics.duckdb", "parquet", "warmline.duckdb"]
 
 
+def same_as_warehouse(layout) -> None:
+    """Every table and view of the copy holds exactly the warehouse's rows, and the copy is still in v1.0 format."""
+    relations = rows(layout.warehouse, RELATIONS)
+    assert rows(layout.analytics, RELATIONS) == relations
+    for schema, name, _ in relations:
+        sql = f"SELECT * FROM {schema}.{name} ORDER BY ALL"
+        assert rows(layout.analytics, sql) == rows(layout.warehouse, sql), f"{schema}.{name}"
+    assert struct.unpack("<Q", layout.analytics.read_bytes()[12:20])[0] == 64
+
+
+def test_a_publication_after_loads_brings_the_previous_copy_up_to_date(demo_home, ingestor, ref, tmp_path):
+    first = publish_home(demo_home)
+    assert not first.updated  # nothing to start from: written anew
+    # a correction supersedes 翁源县's file (an old receipt changes), a new file comes, a day is rolled up
+    correction(demo_home, ref, tmp_path)
+    land(demo_home, write_submission(tmp_path / "南雄市_20231221.xlsx", ref, "南雄市民政局", DEMO_DATE +
+                                     dt.timedelta(days=1), [FilledRow("雄州街道", {"走访慰问户数（户）": 90})]),
+         dt.datetime.now(SHANGHAI) + dt.timedelta(minutes=6))
+    assert [o.status for o in ingest_inbox(ingestor, DEMO_DATE + dt.timedelta(days=1))] == ["loaded", "loaded"]
+    second = publish_home(demo_home)
+    assert second.updated
+    same_as_warehouse(demo_home)
+    assert rows(demo_home.analytics, "SELECT status FROM raw.submissions WHERE file_name LIKE '翁源县%' "
+                                     "ORDER BY received_at") == [("superseded",), ("loaded",)]
+    assert publish_home(demo_home).updated  # nothing new: still the same
+    same_as_warehouse(demo_home)
+
+
+def test_a_copy_of_another_shape_is_written_anew_and_views_gone_from_the_warehouse_go(demo_home):
+    publish_home(demo_home)
+    con = warehouse.connect(demo_home.warehouse)
+    try:
+        con.execute("ALTER TABLE raw.publications ADD COLUMN note VARCHAR")  # a new version's schema
+        assert not publish(demo_home, con).updated
+        con.execute("CREATE VIEW marts.extra AS SELECT 1 AS one")  # a view the marts' files do not make
+        assert not publish(demo_home, con).updated
+        assert "extra" in marts_views(duckdb.connect(str(demo_home.analytics), read_only=True))
+        con.execute("DROP VIEW marts.extra")
+        assert publish(demo_home, con).updated
+    finally:
+        con.close()
+    same_as_warehouse(demo_home)
+    assert "extra" not in marts_views(duckdb.connect(str(demo_home.analytics), read_only=True))
+
+
 def test_a_stale_tmp_from_a_crashed_publication_is_replaced(demo_home):
     tmp = demo_home.analytics.with_name("analytics.duckdb.tmp")
     tmp.write_bytes(b"half a database")
@@ -340,9 +385,10 @@ def old_duckdb(version: str, cache: Path) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("version", OLD_DUCKDB)
 def test_older_duckdb_reads_the_copy_with_the_same_results(version, demo_home, ingestor, ref, tmp_path, request):
+    publish_home(demo_home)
     correction(demo_home, ref, tmp_path)
     ingest_inbox(ingestor)
-    publish_home(demo_home)
+    assert publish_home(demo_home).updated  # a copy brought up to date, not only one written anew
     python = old_duckdb(version, request.config.cache.mkdir("old-duckdb"))
     assert subprocess.run([str(python), "-c", "import duckdb; print(duckdb.__version__)"], capture_output=True,
                           text=True).stdout.startswith(f"{version}.")

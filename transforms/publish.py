@@ -1,8 +1,9 @@
 """Publish the warehouse for analysts: a read-only DuckDB copy that older DuckDB versions open, and the marts as Parquet.
 
 Analysts never open the warehouse itself: while the pipeline holds it for writing, DuckDB refuses every other
-process, even read-only. After each load the writer copies everything into data/warehouse/analytics.duckdb.tmp
-and renames it over analytics.duckdb. A rename is atomic, so a new reader finds either the previous copy or
+process, even read-only. After each load the writer makes data/warehouse/analytics.duckdb.tmp (a file copy of
+the previous copy brought up to date, or a whole new copy when there is none or its shape differs) and renames
+it over analytics.duckdb. A rename is atomic, so a new reader finds either the previous copy or
 the new one, both complete; a reader that has the previous copy open keeps reading it (its inode lives on
 until it closes). Publishing always runs on the warehouse's writer connection, which DuckDB's lock makes the
 only one, so two publishers never race on the .tmp file.
@@ -11,6 +12,7 @@ only one, so two publishers never race on the .tmp file.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,7 @@ class Published:
     analytics: Path
     parquet: tuple[Path, ...]
     seconds: float
+    updated: bool = False  # the analysts' copy was brought up to date from the previous one, not written anew
 
 
 def _tmp(target: Path) -> Path:
@@ -48,14 +51,36 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def publish_analytics(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
-    """Copy the whole warehouse of `con` (its writer connection) to `target` atomically, in STORAGE_VERSION format."""
+# Tables that only ever gain rows, each with its submission (load.record_many): a publication copies the rows of
+# submissions the copy does not have yet. Every other table is small (a row a file at most) and copied whole.
+APPEND_ONLY = ("raw.figures", "raw.facts", "raw.issues")
+
+
+def publish_analytics(con: duckdb.DuckDBPyConnection, target: Path) -> bool:
+    """Copy the whole warehouse of `con` (its writer connection) to `target` atomically, in STORAGE_VERSION format.
+    Whether it was brought up to date from the previous copy (True) or written anew (False).
+
+    When the previous copy has the same tables, views and macros, it is copied as a file and brought up to date:
+    the rows of new submissions appended, the small tables replaced. DuckDB's COPY FROM DATABASE rewrites
+    everything and grew with the warehouse (0.15 s at 10 submissions, 0.7 s at 10,000); the file copy costs
+    milliseconds. Anything unexpected (no copy, another schema, counts that do not match) writes it anew."""
     tmp = _tmp(target)
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):  # from a publication that crashed half-way
         leftover.unlink(missing_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     source = con.execute("SELECT current_database()").fetchone()[0]
     con.execute(f"DETACH DATABASE IF EXISTS {SNAPSHOT}")
+    updated = target.exists() and _updated_copy(con, source, target, tmp)
+    if not updated:
+        _new_copy(con, source, tmp)
+    # Read-only on disk: an analyst who forgets -readonly gets "Permission denied" instead of taking a write
+    # lock that would shut every other analyst out of the copy until the next publication.
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, target)
+    return updated
+
+
+def _new_copy(con: duckdb.DuckDBPyConnection, source: str, tmp: Path) -> None:
     con.execute(f"ATTACH ? AS {SNAPSHOT} (STORAGE_VERSION '{STORAGE_VERSION}')", [str(tmp)])
     try:
         con.execute(f"COPY FROM DATABASE {_quoted(source)} TO {SNAPSHOT}")
@@ -64,11 +89,120 @@ def publish_analytics(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     con.execute(f"DETACH {SNAPSHOT}")  # checkpoints the copy: no .wal is left beside it
-    # Read-only on disk: an analyst who forgets -readonly gets "Permission denied" instead of taking a write
-    # lock that would shut every other analyst out of the copy until the next publication.
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, target)
-    return target
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, kind: str) -> list:
+    """Every column of the database's tables or views (`kind`), with its type: the shape a copy must share."""
+    relations = ("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $db" if kind == "tables"
+                 else "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = $db AND NOT internal")
+    return con.execute(
+        "SELECT schema_name, table_name, column_index, column_name, data_type FROM duckdb_columns() "
+        f"WHERE database_name = $db AND (schema_name, table_name) IN ({relations}) ORDER BY ALL",
+        {"db": database}).fetchall()
+
+
+def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
+    return [f"{schema}.{name}" for schema, name in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY ALL",
+        [database]).fetchall()]
+
+
+def _updated_copy(con: duckdb.DuckDBPyConnection, source: str, target: Path, tmp: Path) -> bool:
+    """Copy `target` to `tmp` and bring it up to date with `source`; False (and no tmp) when it cannot be."""
+    try:
+        shutil.copyfile(target, tmp)
+        os.chmod(tmp, 0o644)
+        con.execute(f"ATTACH ? AS {SNAPSHOT}", [str(tmp)])  # an existing file keeps its storage version
+    except (duckdb.Error, OSError):
+        con.execute(f"DETACH DATABASE IF EXISTS {SNAPSHOT}")
+        tmp.unlink(missing_ok=True)
+        return False
+    try:
+        tables = _tables(con, source)
+        same = _columns(con, source, "tables") == _columns(con, SNAPSHOT, "tables") and \
+            all(t in tables for t in APPEND_ONLY)
+        if same:
+            src = _quoted(source)
+            con.execute("BEGIN")
+            # receipts new or changed since the copy (a supersession changes an old one's status), then the new
+            con.execute(f"CREATE TEMP TABLE publish_changed AS SELECT submission_id, hash(w) FROM {src}.raw.submissions w "
+                        f"EXCEPT SELECT submission_id, hash(c) FROM {SNAPSHOT}.raw.submissions c")
+            con.execute("CREATE TEMP TABLE publish_new AS SELECT submission_id FROM publish_changed "
+                        f"EXCEPT SELECT submission_id FROM {SNAPSHOT}.raw.submissions")
+            for table in APPEND_ONLY:
+                con.execute(f"INSERT INTO {SNAPSHOT}.{table} SELECT * FROM {src}.{table} "
+                            "WHERE submission_id IN (SELECT submission_id FROM publish_new)")
+            con.execute(f"DELETE FROM {SNAPSHOT}.raw.submissions "
+                        "WHERE submission_id IN (SELECT submission_id FROM publish_changed)")
+            con.execute(f"INSERT INTO {SNAPSHOT}.raw.submissions SELECT * FROM {src}.raw.submissions "
+                        "WHERE submission_id IN (SELECT submission_id FROM publish_changed)")
+            # the other tables are small; only those that changed are rewritten (a rewrite leaves free blocks)
+            for table in tables:
+                if table not in (*APPEND_ONLY, "raw.submissions") and _fingerprint(con, src, table) != \
+                        _fingerprint(con, SNAPSHOT, table):
+                    con.execute(f"DELETE FROM {SNAPSHOT}.{table}")
+                    con.execute(f"INSERT INTO {SNAPSHOT}.{table} SELECT * FROM {src}.{table}")
+            _same_views(con, source)
+            counts = " UNION ALL ".join(f"SELECT '{t}', (SELECT count(*) FROM {_quoted(source)}.{t}) = "
+                                        f"(SELECT count(*) FROM {SNAPSHOT}.{t})" for t in tables)
+            same = all(equal for _, equal in con.execute(counts).fetchall()) and \
+                _columns(con, source, "views") == _columns(con, SNAPSHOT, "views")  # else: write it anew
+            con.execute("COMMIT" if same else "ROLLBACK")
+            _drop_temporary(con)
+    except BaseException:
+        con.execute("ROLLBACK") if _in_transaction(con) else None
+        _drop_temporary(con)
+        con.execute(f"DETACH DATABASE IF EXISTS {SNAPSHOT}")
+        tmp.unlink(missing_ok=True)
+        raise
+    con.execute(f"DETACH {SNAPSHOT}")  # checkpoints the copy
+    # Deleted rows leave free blocks DuckDB does not always reuse: a copy grown past twice the warehouse is
+    # written anew (measured: about 0.1 MiB a publication at 10,000 submissions).
+    if same and tmp.stat().st_size > 2 * _database_bytes(con, source) + 2**20:
+        same = False
+    if not same:
+        tmp.unlink(missing_ok=True)
+    return same
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, database: str, table: str) -> tuple:
+    return con.execute(f"SELECT count(*), sum(hash(t)) FROM {database}.{table} t").fetchall()[0]
+
+
+def _database_bytes(con: duckdb.DuckDBPyConnection, database: str) -> int:
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [database]).fetchall()[0][0]
+    return os.path.getsize(path)
+
+
+def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("publish_changed", "publish_new"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _same_views(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Give the attached copy the warehouse's macros and views, from the same files (warehouse.build_marts), and
+    drop the views the warehouse no longer has. Created while the copy is the default database, so that their
+    names resolve inside the copy, as they do when an analyst opens it."""
+    gone = {name for (name,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = 'marts' AND NOT internal "
+        "EXCEPT SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = 'marts'",
+        [SNAPSHOT, source]).fetchall()}
+    con.execute(f"USE {SNAPSHOT}")
+    try:
+        for name in sorted(gone):
+            con.execute(f"DROP VIEW marts.{_quoted(name)}")
+        warehouse.build_marts(con)
+    finally:
+        con.execute(f"USE {_quoted(source)}")
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("BEGIN")
+    except duckdb.TransactionException:
+        return True
+    con.execute("ROLLBACK")
+    return False
 
 
 def marts_views(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -129,7 +263,7 @@ def publish(layout: Layout, con: duckdb.DuckDBPyConnection | None = None) -> Pub
     try:
         if own:
             con = warehouse.connect(layout.warehouse)
-        analytics = publish_analytics(con, layout.analytics)
+        updated = publish_analytics(con, layout.analytics)
         parquet = export_parquet(con, layout.parquet)
     except (duckdb.Error, OSError) as exc:
         raise PublishFailed(
@@ -139,4 +273,4 @@ def publish(layout: Layout, con: duckdb.DuckDBPyConnection | None = None) -> Pub
     finally:
         if own and con is not None:
             con.close()
-    return Published(analytics, parquet, time.perf_counter() - started)
+    return Published(layout.analytics, parquet, time.perf_counter() - started, updated)
