@@ -136,7 +136,10 @@ def ingest_files(paths: list[Path], home: str, con, batch_key: str) -> list[dict
 # Reading and validation on Dask: one task per worker's share of a batch (Prefect's cost is per task, ~10 ms);
 # as many shares as WARMLINE_DASK_WORKERS says there are workers.
 DASK_SHARES = 2
-BATCH_FILES = 200  # files per ingest task and transaction (transforms.ingest.BATCH_FILES batches within it)
+# Files per ingest task: within a task, Ingestor.ingest_many records them in transactions of
+# transforms.ingest.BATCH_FILES and reads the next batch while one is validated, which a task of one batch
+# cannot do (1,000 files: 10.4 ms a file in tasks of 200, see benchmarks/RESULTS.md).
+TASK_FILES = 1000
 
 _prepared: set[str] = set()  # homes whose warehouse this process has prepared (tables, reference, views)
 
@@ -183,8 +186,8 @@ def ingest_all(paths: list[Path], home: str, delegate: bool = False, publish_aft
         warehouse.prepare(con, ingestor.ref)
         outcomes = []
         on_dask = _dask_assess(home)
-        for start in range(0, len(paths), BATCH_FILES):  # one task and one transaction per batch
-            batch = paths[start:start + BATCH_FILES]
+        for start in range(0, len(paths), TASK_FILES):  # one task per TASK_FILES files
+            batch = paths[start:start + TASK_FILES]
             if on_dask:  # here in the flow: the reading tasks go to Dask, the writing stays on this connection
                 outcomes += _ingest_batch(batch, home, con, on_dask)
             else:
