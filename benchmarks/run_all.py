@@ -7,11 +7,13 @@ In a temporary folder, with its own `prefect server start` (SQLite), it measures
 1. Prefect's own start: an empty flow run in a fresh process, configured as the CLI configures it.
 2. Bulk ingest: `warmline ingest` of units × days generated files (1,000 by default) waiting in the inbox;
    again with WARMLINE_TASK_RUNNER=dask (a LocalCluster of 2 worker processes) when prefect-dask is installed.
-3. The floor: the same files read with calamine and inserted into DuckDB at once (benchmarks/bare_floor.py).
+3. The floor: the same files read with calamine and inserted into DuckDB at once (benchmarks/bare_floor.py),
+   and the same files ingested in-process with Ingestor.ingest_many (no Prefect): a file's cost once started.
 4. `warmline run --date <last day>` with nothing new in the inbox, twice on 1,000 submissions, once on 10,000.
 5. Adding one file to a warehouse holding 10, 1,000 and 10,000 submissions: `warmline ingest FILE`; the same
    in-process (no Prefect) split into preparing the warehouse, ingesting and publishing the analysts' copy;
-   and `warmline ingest FILE` with WARMLINE_PUBLISH_INTERVAL=3600 (no publication after the load).
+   publishing split into the copy and the Parquet marts; and `warmline ingest FILE` with
+   WARMLINE_PUBLISH_INTERVAL=3600 (no publication after the load).
 
 Every command runs as a child process; its peak memory is the largest resident set of the child and of the
 processes it waited for (os.wait4), i.e. the biggest single process, not their sum. The warehouses of 10 and
@@ -229,6 +231,32 @@ def add_one_in_process(home: Path, files: list[Path]) -> None:
     print(json.dumps(result))
 
 
+def bulk_in_process(home: Path) -> None:
+    """Print JSON: setting up the Ingestor (Great Expectations' import and context), then ingesting everything in
+    the inbox with Ingestor.ingest_many as the flow's task does, without Prefect; the files' statuses."""
+    from collections import Counter
+
+    from transforms import warehouse
+    from transforms.ingest import Ingestor
+    from transforms.layout import Layout
+    from transforms.reference import load_reference
+    from transforms.validation import SubmissionValidator
+
+    layout = Layout(home)
+    started = time.perf_counter()
+    ref = load_reference(layout.reference)
+    ingestor = Ingestor(layout, ref, SubmissionValidator(ref, quality_dir=layout.quality), settle_seconds=0)
+    con = warehouse.connect(layout.warehouse)
+    warehouse.prepare(con, ref)
+    ready = time.perf_counter()
+    files = sorted(layout.inbox.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    outcomes = ingestor.ingest_many(files, con)
+    done = time.perf_counter()
+    con.close()
+    print(json.dumps({"setup": ready - started, "ingest": done - ready, "files": len(files),
+                      "statuses": Counter(o.status for o in outcomes)}))
+
+
 # -- the run ----------------------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -238,9 +266,13 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=9, help="extra copies for the largest warehouse")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--add-one", nargs="+", metavar=("HOME", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--bulk-in-process", metavar="HOME", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.add_one:
         add_one_in_process(Path(args.add_one[0]), [Path(f) for f in args.add_one[1:]])
+        return
+    if args.bulk_in_process:
+        bulk_in_process(Path(args.bulk_in_process))
         return
 
     from benchmarks.generate import generate, write_reference
@@ -309,6 +341,22 @@ def main() -> None:
               f"({inner:.2f} s after imports), peak {bare.peak_mib:.0f} MiB; {bare.line('files=')}")
         print(f"ratio to the floor: {ran.seconds / bare.seconds:.1f}x whole command; "
               f"{(ran.seconds - base) / inner:.1f}x per file once started (target: 3x)")
+        # the same files once more, in this machine's process without Prefect: what a file costs once Great
+        # Expectations is loaded, against the floor's cost once calamine and DuckDB are
+        quiet = work / "bulk_in_process"
+        write_reference(quiet, args.units)
+        warmline(["init"], env, quiet)
+        fill_inbox(quiet, files)
+        inproc = measure([sys.executable, str(Path(__file__).resolve()), "--bulk-in-process", str(quiet)], env, REPO)
+        try:
+            alone = json.loads(inproc.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            alone = {"setup": float("nan"), "ingest": float("nan"), "statuses": {}}
+        print(f"in-process (Ingestor.ingest_many, no Prefect): setup {alone['setup']:.1f} s (Great Expectations), "
+              f"ingest {alone['ingest']:.1f} s = {alone['ingest'] / n * 1000:.2f} ms a file, peak "
+              f"{inproc.peak_mib:.0f} MiB; {alone['statuses']}")
+        print(f"ratio to the floor per file, both once started: {alone['ingest'] / inner:.1f}x")
+        shutil.rmtree(quiet, ignore_errors=True)
 
         last_day = ref.campaign.start_date.toordinal() + args.days - 1
         import datetime as dt

@@ -14,10 +14,15 @@ pairs as (
     where old.status = 'superseded'
 ),
 
+-- every figure either file gave (two equality joins: a join on "in (old, new)" is a nested loop over raw.facts)
 figure_keys as (
     select distinct pairs.*, facts.indicator, facts.item_type
     from pairs
-    join raw.facts as facts on facts.submission_id in (pairs.old_submission_id, pairs.new_submission_id)
+    join raw.facts as facts on facts.submission_id = pairs.old_submission_id
+    union
+    select distinct pairs.*, facts.indicator, facts.item_type
+    from pairs
+    join raw.facts as facts on facts.submission_id = pairs.new_submission_id
 ),
 
 compared as (
