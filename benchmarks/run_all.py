@@ -383,6 +383,10 @@ def main() -> None:
         held = clone(big, args.units, args.copies)
         print(f"(warehouse of {held} submissions cloned in SQL in {time.perf_counter() - started:.1f} s)")
         homes = {10: ten, n: one_k, held: big}
+        from transforms.layout import Layout
+        from transforms.publish import publish
+        for home in homes.values():  # the analysts' copy a home has once it has been running (a copied home has none)
+            publish(Layout(home))
         for size, home in homes.items():
             mib = (home / "data" / "warehouse" / "warmline.duckdb").stat().st_size / 2**20
             cli = warmline(["ingest", str(probes[0])], env, home)
