@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -12,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISLNK
 from typing import Callable
 
 import duckdb
@@ -120,6 +122,22 @@ class Arrival:
     content: bytes | None
     stat: os.stat_result
     changing: bool = False
+
+
+@functools.lru_cache(maxsize=64)
+def _real_folder(folder: str) -> str:
+    """A folder's real path; cached: resolving a path costs a system call per component (0.7 ms a file)."""
+    return os.path.realpath(folder)
+
+
+def _real_parent(path: Path) -> str:
+    """The real folder of the file `path` leads to (a symlink's target's, not the link's)."""
+    try:
+        if S_ISLNK(os.lstat(path).st_mode):
+            return os.path.dirname(os.path.realpath(path))
+    except FileNotFoundError:
+        pass
+    return _real_folder(str(path.parent))
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
@@ -554,7 +572,7 @@ class Ingestor:
     def _leave_inbox(self, path: Path, seen: os.stat_result) -> None:
         # Only files in the inbox are consumed; a file given by path elsewhere stays where the user keeps it.
         # A file rewritten since it was read is a new receipt: it stays for the next run.
-        if path.resolve().parent == self.layout.inbox.resolve():
+        if _real_parent(path) == _real_folder(str(self.layout.inbox)):
             try:
                 if _same(os.stat(path), seen):
                     path.unlink()
