@@ -235,7 +235,8 @@ def _inputs(con: duckdb.DuckDBPyConnection) -> str:
 
 def publication_due(layout: Layout, min_interval: float) -> bool:
     """Whether a load should publish: always without an interval; with one, once the copy is that many seconds
-    old (or missing). Publishing copies the whole warehouse, so its cost grows with it (benchmarks/RESULTS.md)."""
+    old (or missing). The copy costs about the same at any size, but the Parquet marts are exported whole and
+    grow with the warehouse (benchmarks/RESULTS.md)."""
     if min_interval <= 0 or not layout.analytics.exists():
         return True
     return time.time() - layout.analytics.stat().st_mtime >= min_interval
