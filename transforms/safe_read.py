@@ -341,19 +341,6 @@ def _pythonpath() -> str:
     return os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
 
 
-def _waits(process: subprocess.Popen, timeout: float) -> bool:
-    """True once the process has exited (without reaping it, so that wait4 can read its resource usage)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                return True
-        except ChildProcessError:
-            return False
-        time.sleep(0.005)
-    return False
-
-
 def _first_line(path: Path) -> str:
     """What the dying worker said that matters: Rust's abort or panic message, or Python's last word."""
     try:
