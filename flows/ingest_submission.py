@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -220,16 +221,29 @@ def ingest_pending(home: str, paths: list[str] | None = None, delegate: bool = F
     """Ingest the given files, or everything waiting in the inbox (the catch-up and reconcile flow)."""
     layout = Layout(Path(home))
     files = [Path(p) for p in paths] if paths else pending_files(layout)
-    if not files and not delegate and publish_interval() > 0 and layout.warehouse.exists():
-        _publish_if_stale(home)  # loads that an interval kept from the analysts until now
+    if not files and publish_interval() > 0 and layout.warehouse.exists():
+        # Nothing waiting: publish the loads an interval kept from the analysts until now. Served (`delegate`),
+        # the writer does it, as it does every write: the service's reconcile run every 10 minutes comes here.
+        if delegate:
+            publish_held_back.delay(home, dt.datetime.now(dt.timezone.utc).isoformat()).result(timeout=600)
+        else:
+            _publish_if_stale(home)
     return ingest_all(files, home, delegate) if files else []
 
 
-def _publish_if_stale(home: str) -> None:
+def _publish_if_stale(home: str) -> bool:
     layout = Layout(Path(home))
     con = warehouse.connect(layout.warehouse)
     try:
         if publication_stale(layout, con):
-            publish_for_analysts(home, con)
+            _publish(home, con)
+            return True
+        return False
     finally:
         con.close()
+
+
+@task(name="publish-held-back", cache_policy=NO_CACHE, task_run_name="publish loads held back ({asked_at})")
+def publish_held_back(home: str, asked_at: str) -> bool:
+    """The served single writer's task: publish the loads a publication interval held back, if there are any."""
+    return _publish_if_stale(home)

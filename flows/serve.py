@@ -16,7 +16,7 @@ from prefect.task_worker import TaskWorker
 
 from flows.daily_rollup import daily_rollup
 from flows.events import RECEIVED, announce, received_event
-from flows.ingest_submission import ingest_pending, ingest_received_files, ingest_submission
+from flows.ingest_submission import ingest_pending, ingest_received_files, ingest_submission, publish_held_back
 from flows.watch_inbox import announcer, watch
 from transforms.layout import Layout
 from transforms.reference import Reference
@@ -74,8 +74,8 @@ async def run_service(layout: Layout, to_serve: list, ready=None) -> None:
     runner = Runner(name="warmline", query_seconds=1, limit=1)
     for deployment in to_serve:
         await runner.aadd_deployment(deployment)
-    # The single writer: every served ingest runs here, one at a time, with validation already loaded.
-    worker = TaskWorker(ingest_received_files, limit=1)
+    # The single writer: every served ingest and publication runs here, one at a time, validation already loaded.
+    worker = TaskWorker(ingest_received_files, publish_held_back, limit=1)
     loop = asyncio.get_running_loop()
 
     async def announce_file(path: Path) -> None:

@@ -114,8 +114,9 @@ def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_ser
     }
     # Landed while the service was down: picked up by the catch-up run at start.
     land_atomically(layout.inbox, sources["仁化县_1218.xlsx"], "仁化县_1218.xlsx")
+    # analysts' copy at most hourly: loads after the first are held back until a reconcile run publishes them
     env = clean_env(PREFECT_API_URL=prefect_server["api"], PREFECT_HOME=str(prefect_server["home"]),
-                    WARMLINE_HOME=str(layout.home))
+                    WARMLINE_HOME=str(layout.home), WARMLINE_PUBLISH_INTERVAL="3600")
     service = subprocess.Popen([str(BIN / "warmline"), "serve"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -162,6 +163,16 @@ def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_ser
         assert loaded["新丰县_1218.xlsx"].resource["warmline.unit_code"] == "440233"
         assert loaded["新丰县_1218.xlsx"].payload["as_of_date"] == "2023-12-18"
         assert {"ingest-submission", "reconcile-inbox", "daily-rollup"} <= deployments
+
+        # The catch-up published (there was no copy yet); the interval held the two loads after it back until a
+        # reconcile run (every 10 minutes; started here by hand) finds the inbox empty and has the writer publish.
+        assert submissions(layout.analytics) == [("仁化县_1218.xlsx", "loaded")]
+        from prefect.deployments import run_deployment
+
+        with _api(prefect_server["api"]):
+            run_deployment("ingest-pending/reconcile-inbox", timeout=0)
+        wait_for(lambda: len(submissions(layout.analytics)) == 3, 90, "the reconcile run to publish the held loads")
+        assert submissions(layout.analytics) == submissions(layout.warehouse)
     finally:
         os.killpg(service.pid, signal.SIGINT)
         try:
