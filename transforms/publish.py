@@ -117,6 +117,7 @@ def _updated_copy(con: duckdb.DuckDBPyConnection, source: str, target: Path, tmp
         con.execute(f"DETACH DATABASE IF EXISTS {SNAPSHOT}")
         tmp.unlink(missing_ok=True)
         return False
+    began = False
     try:
         tables = _tables(con, source)
         same = _columns(con, source, "tables") == _columns(con, SNAPSHOT, "tables") and \
@@ -124,6 +125,7 @@ def _updated_copy(con: duckdb.DuckDBPyConnection, source: str, target: Path, tmp
         if same:
             src = _quoted(source)
             con.execute("BEGIN")
+            began = True
             # receipts new or changed since the copy (a supersession changes an old one's status), then the new
             con.execute(f"CREATE TEMP TABLE publish_changed AS SELECT submission_id, hash(w) FROM {src}.raw.submissions w "
                         f"EXCEPT SELECT submission_id, hash(c) FROM {SNAPSHOT}.raw.submissions c")
@@ -143,14 +145,16 @@ def _updated_copy(con: duckdb.DuckDBPyConnection, source: str, target: Path, tmp
                     con.execute(f"DELETE FROM {SNAPSHOT}.{table}")
                     con.execute(f"INSERT INTO {SNAPSHOT}.{table} SELECT * FROM {src}.{table}")
             _same_views(con, source)
-            counts = " UNION ALL ".join(f"SELECT '{t}', (SELECT count(*) FROM {_quoted(source)}.{t}) = "
+            counts = " UNION ALL ".join(f"SELECT '{t}', (SELECT count(*) FROM {src}.{t}) = "
                                         f"(SELECT count(*) FROM {SNAPSHOT}.{t})" for t in tables)
             same = all(equal for _, equal in con.execute(counts).fetchall()) and \
                 _columns(con, source, "views") == _columns(con, SNAPSHOT, "views")  # else: write it anew
             con.execute("COMMIT" if same else "ROLLBACK")
+            began = False
             _drop_temporary(con)
     except BaseException:
-        con.execute("ROLLBACK") if _in_transaction(con) else None
+        if began:
+            con.execute("ROLLBACK")
         _drop_temporary(con)
         con.execute(f"DETACH DATABASE IF EXISTS {SNAPSHOT}")
         tmp.unlink(missing_ok=True)
@@ -194,15 +198,6 @@ def _same_views(con: duckdb.DuckDBPyConnection, source: str) -> None:
         warehouse.build_marts(con)
     finally:
         con.execute(f"USE {_quoted(source)}")
-
-
-def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute("BEGIN")
-    except duckdb.TransactionException:
-        return True
-    con.execute("ROLLBACK")
-    return False
 
 
 def marts_views(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -149,12 +150,8 @@ def _overlaps(settings: dict) -> tuple[Overlap, ...]:
 
 
 def _repeated(codes: list[str]) -> list[str]:
-    seen, twice = set(), []
-    for code in codes:
-        if code in seen and code not in twice:
-            twice.append(code)
-        seen.add(code)
-    return twice
+    """The codes listed more than once, in the order they first appear."""
+    return [code for code, times in Counter(codes).items() if times > 1]
 
 
 def load_reference(folder: Path) -> Reference:

@@ -42,10 +42,6 @@ def figure_rows(parsed: ParsedSubmission) -> list[dict]:
     return rows
 
 
-def figures_frame(parsed: ParsedSubmission) -> pd.DataFrame:
-    return pd.DataFrame(figure_rows(parsed), columns=FIGURE_COLUMNS)
-
-
 def submission_rows(parsed: ParsedSubmission, ref: Reference, facts_found: int) -> list[dict]:
     """One row describing the file, the shape the `submission` suite checks."""
     start = ref.campaign.start_date
