@@ -20,7 +20,7 @@ import duckdb
 
 from transforms.layout import Layout
 from transforms.load import (DUPLICATE, LOADED, REJECTED, Outcome, Receipt, duplicate_reason, find_receipt,
-                             find_receipts, record, record_many, recorded_contents)
+                             find_receipts, first_receipts, record, record_many)
 from transforms.reference import Reference
 from transforms.report import one_line_reason, rejection_report
 from transforms.safe_read import ReadResult, SafeReader
@@ -423,7 +423,7 @@ class Ingestor:
         # what the warehouse already holds of these receipts and contents: two queries for the batch, not per file
         arrived = [p.arrival.receipt for p in batch if p.outcome is None and p.error is None]
         known = find_receipts(con, [r.submission_id for r in arrived])
-        recorded = recorded_contents(con, [r.sha256 for r in arrived])
+        recorded = first_receipts(con, [r.sha256 for r in arrived])
         for pending in batch:
             if pending.outcome is not None or pending.error is not None:
                 continue

@@ -49,20 +49,13 @@ class Outcome:
 
 def find_receipt(con: duckdb.DuckDBPyConnection, submission_id: str) -> tuple | None:
     """(status, reason, unit_code, as_of_date, report_path) of a receipt already recorded, else None."""
-    # fetchall: a fetchone() would leave DuckDB's streamed result open and block the connection's next register()
-    rows = con.execute(
-        "SELECT status, reason, unit_code, as_of_date, report_path FROM raw.submissions WHERE submission_id = ?",
-        [submission_id]).fetchall()
-    return rows[0] if rows else None
+    return find_receipts(con, [submission_id]).get(submission_id)
 
 
 def find_same_content(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
     """(submission_id, file_name, status) of the first receipt of the same bytes, else None."""
-    rows = con.execute(
-        "SELECT submission_id, file_name, status FROM raw.submissions "
-        "WHERE sha256 = ? AND status <> 'duplicate' ORDER BY received_at, submission_id LIMIT 1",
-        [sha256]).fetchall()
-    return rows[0] if rows else None
+    first = first_receipts(con, [sha256]).get(sha256)
+    return first[1:] if first else None
 
 
 def duplicate_reason(con: duckdb.DuckDBPyConnection, sha256: str) -> str | None:
@@ -155,7 +148,8 @@ def _by_key(con: duckdb.DuckDBPyConnection, query: str, name: str, table: pa.Tab
 
 
 def find_receipts(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, tuple]:
-    """find_receipt() of many receipts in one query: id → (status, reason, unit_code, as_of_date, report_path)."""
+    """Receipts already recorded, in one query: submission_id → (status, reason, unit_code, as_of_date,
+    report_path)."""
     if not submission_ids:
         return {}
     rows = con.execute(
@@ -164,13 +158,13 @@ def find_receipts(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> 
     return {row[0]: row[1:] for row in rows}
 
 
-def recorded_contents(con: duckdb.DuckDBPyConnection, shas: list[str]) -> set[str]:
-    """Which of these content hashes have a receipt that is not itself a duplicate (what find_same_content finds)."""
+def first_receipts(con: duckdb.DuckDBPyConnection, shas) -> dict[str, tuple]:
+    """find_same_content() of many contents in one query: sha256 → (received_at, submission_id, file_name, status)
+    of its first receipt that is not itself a duplicate; contents never recorded are left out."""
     if not shas:
-        return set()
-    return {row[0] for row in con.execute(
-        "SELECT DISTINCT sha256 FROM raw.submissions WHERE status <> 'duplicate' "
-        "AND sha256 IN (SELECT unnest(?::VARCHAR[]))", [list(shas)]).fetchall()}
+        return {}
+    table = pa.table({"sha256": pa.array(sorted(set(shas)), pa.string())})
+    return _by_key(con, "first_receipts", "batch_shas", table, 1)
 
 
 def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None:
@@ -191,8 +185,7 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None
         # the file counted for each unit and date, and the first receipt of each copied content, as they stand
         current = _by_key(con, "current_receipts", "batch_pairs", pairs, 2) if loaded else {}
         copied = {o.receipt.sha256 for o in copies}
-        shas = pa.table({"sha256": pa.array(sorted(copied), pa.string())})
-        first = _by_key(con, "first_receipts", "batch_shas", shas, 1) if copies else {}
+        first = first_receipts(con, copied)
         status = {row[1]: row[3] for row in first.values()}  # receipt → its status now, as the batch goes on
         for outcome in outcomes:
             r = outcome.receipt
