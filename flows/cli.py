@@ -491,7 +491,7 @@ def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show,
         import duckdb
 
         from transforms import warehouse
-        from transforms.quality_docs import ResultStore, docs_index, docs_outdated, settle_kept, stored_validations
+        from transforms.quality_docs import ResultStore, docs_index, pages_to_build, settle_kept, stored_validations
         from transforms.status import day_status
         from transforms.status_page import status_folder, write_status_page
         from transforms.validation import SubmissionValidator
@@ -508,11 +508,11 @@ def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show,
         finally:
             con.close()
         docs, problem = (docs_index(layout.quality) if stored else None), None
-        if docs_outdated(layout.quality):
-            waiting = sum(not v.page.exists() for v in stored_validations(layout.quality))
+        waiting = pages_to_build(layout.quality, stored)
+        if waiting:
             try:
                 # about 6 ms a page: a backlog of a thousand files is a quarter of a minute
-                with out.status(f"Building Data Docs pages for {waiting} validation result(s)…"):
+                with out.status(f"Building Data Docs pages for {len(waiting)} validation result(s)…"):
                     docs = ResultStore(layout.quality).build()
             except Exception as exc:  # the status itself stands without the Data Docs
                 docs, problem = None, f"not rebuilt ({type(exc).__name__}: {exc})"

@@ -74,11 +74,12 @@ def validations_of(stored: list[StoredValidation], unit_code: str | None, as_of_
     return [v for v in runs if v.run_time == last]
 
 
-def docs_outdated(folder: Path) -> bool:
-    """Whether a kept result has no Data Docs page yet (or there is no site): only then is GX needed to build."""
-    settle_kept(folder)
-    stored = stored_validations(folder)
-    return bool(stored) and (not docs_index(folder).exists() or any(not v.page.exists() for v in stored))
+def pages_to_build(folder: Path, stored: list[StoredValidation]) -> list[StoredValidation]:
+    """Of the kept results `stored` (stored_validations() after settle_kept()), those a Data Docs build would
+    make pages for: the ones without a page, or all of them when there is no site yet. Only then is GX needed."""
+    if not docs_index(folder).exists():
+        return list(stored)
+    return [v for v in stored if not v.page.exists()]
 
 
 class ResultStore:
