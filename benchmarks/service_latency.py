@@ -29,6 +29,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from transforms import warehouse  # noqa: E402
 from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
 from transforms.reference import load_reference  # noqa: E402
 from transforms.template import FilledRow, write_submission  # noqa: E402
@@ -43,32 +44,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def latencies(warehouse: Path) -> dict[str, float]:
-    for _ in range(200):
-        try:
-            con = duckdb.connect(str(warehouse), read_only=True)
-        except duckdb.IOException:
-            time.sleep(0.05)
-            continue
-        try:
-            rows = con.execute("SELECT file_name, epoch(processed_at) - epoch(received_at) FROM raw.submissions "
-                               "WHERE status = 'loaded'").fetchall()
-            return dict(rows)
-        except duckdb.CatalogException:
-            return {}
-        finally:
-            con.close()
-    return {}
+def latencies(path: Path) -> dict[str, float]:
+    try:  # read between the service's short write windows
+        con = warehouse.connect(path, read_only=True, wait_seconds=10)
+    except warehouse.WarehouseBusy:
+        return {}
+    try:
+        rows = con.execute("SELECT file_name, epoch(processed_at) - epoch(received_at) FROM raw.submissions "
+                           "WHERE status = 'loaded'").fetchall()
+        return dict(rows)
+    except duckdb.CatalogException:
+        return {}
+    finally:
+        con.close()
 
 
-def wait_loaded(warehouse: Path, names: set[str], timeout: float = 120) -> dict[str, float]:
+def wait_loaded(db: Path, names: set[str], timeout: float = 120) -> dict[str, float]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        seen = latencies(warehouse)
+        seen = latencies(db)
         if names <= set(seen):
             return {n: seen[n] for n in names}
         time.sleep(0.2)
-    raise SystemExit(f"timed out waiting for {sorted(names - set(latencies(warehouse)))}")
+    raise SystemExit(f"timed out waiting for {sorted(names - set(latencies(db)))}")
 
 
 def drop(inbox: Path, source: Path, name: str) -> None:
@@ -121,7 +119,7 @@ def main() -> None:
         ref = load_reference(SHIPPED_REFERENCE)
         sources = work / "sources"
         inbox = home / "data" / "raw" / "inbox"
-        warehouse = home / "data" / "warehouse" / "warmline.duckdb"
+        db = home / "data" / "warehouse" / "warmline.duckdb"
         made = []
         for i in range(args.files + args.burst):
             unit, day = COUNTIES[i % len(COUNTIES)], dt.date(2023, 12, 15) + dt.timedelta(days=i // len(COUNTIES))
@@ -131,11 +129,11 @@ def main() -> None:
         one_at_a_time = []
         for name, source in made[:args.files]:
             drop(inbox, source, name)
-            one_at_a_time.append(wait_loaded(warehouse, {name})[name])
+            one_at_a_time.append(wait_loaded(db, {name})[name])
         burst = made[args.files:]
         for name, source in burst:
             drop(inbox, source, name)
-        in_burst = list(wait_loaded(warehouse, {n for n, _ in burst}).values())
+        in_burst = list(wait_loaded(db, {n for n, _ in burst}).values())
 
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         print(f"prefect server start to healthy: {server_start:.1f} s; warmline serve start to watching: "

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_home
+from transforms import warehouse
 from transforms.template import FilledRow, write_submission
 
 pytestmark = pytest.mark.slow
@@ -68,23 +69,17 @@ def prefect_server(tmp_path_factory):
         os.killpg(server.pid, signal.SIGKILL)
 
 
-def submissions(warehouse: Path) -> list[tuple]:
+def submissions(path: Path) -> list[tuple]:
     """raw.submissions as (file_name, status), read between the service's short write windows."""
-    if not warehouse.exists():
+    if not path.exists():
         return []  # the service has not created it yet
-    for _ in range(100):
-        try:
-            con = duckdb.connect(str(warehouse), read_only=True)
-        except duckdb.IOException:
-            time.sleep(0.1)
-            continue
-        try:
-            return con.execute("SELECT file_name, status FROM raw.submissions ORDER BY file_name").fetchall()
-        except duckdb.CatalogException:
-            return []
-        finally:
-            con.close()
-    raise AssertionError("the warehouse stayed locked for 10 s")
+    con = warehouse.connect(path, read_only=True, wait_seconds=10)  # WarehouseBusy if it stays locked
+    try:
+        return con.execute("SELECT file_name, status FROM raw.submissions ORDER BY file_name").fetchall()
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()
 
 
 def wait_for(condition, timeout: float, what: str):
