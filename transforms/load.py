@@ -192,6 +192,7 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None
             if outcome.status == DUPLICATE and outcome.reason is None and r.sha256 in first:
                 _, first_id, first_name, _ = first[r.sha256]
                 outcome.reason = f"same content as {first_name} ({first_id}, {status[first_id]})"
+            reason = outcome.reason  # as the row is written: a loaded file's is set just below
             if outcome.status == LOADED:
                 pair, mine = (outcome.unit_code, outcome.as_of_date), (r.received_at, r.submission_id)
                 counted = current.get(pair)
@@ -199,18 +200,16 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None
                     if counted is not None:
                         status[counted[1]] = SUPERSEDED
                     current[pair] = (*mine, r.file_name)
-                    settled.append((outcome, LOADED, None))
+                    reason = None
                 else:
-                    settled.append((outcome, SUPERSEDED, f"superseded by {counted[2]} ({counted[1]}), a later file "
-                                                         "for the same unit and date"))
+                    reason = f"superseded by {counted[2]} ({counted[1]}), a later file for the same unit and date"
                     outcome.status = SUPERSEDED  # as it stands once recorded (the statement below agrees)
+                settled.append((outcome, outcome.status, reason))
             status[r.submission_id] = outcome.status
             if outcome.status != DUPLICATE and r.sha256 in copied and (
                     r.sha256 not in first or (r.received_at, r.submission_id) < tuple(first[r.sha256][:2])):
                 first[r.sha256] = (r.received_at, r.submission_id, r.file_name, outcome.status)
-            row = _submission_row(outcome)
-            row["reason"] = settled[-1][2] if settled and settled[-1][0] is outcome else outcome.reason
-            rows.append(row)
+            rows.append({**_submission_row(outcome), "reason": reason})
             issues += [(r.submission_id, i.severity, i.rule, i.sheet, i.cell, i.raw_text, i.message_zh, i.message_en)
                        for i in outcome.issues]
             if outcome.status in (LOADED, SUPERSEDED):
