@@ -63,7 +63,7 @@ def test_corpus_file_ends_as_its_manifest_says(entry, outcomes):
         (entry["status"], entry["unit_code"], entry["as_of_date"]), outcome.reason
     if entry["status"] == "loaded":
         assert _facts(outcome) == _expected_facts(entry)
-        assert sorted(i.raw_text for i in outcome.issues if i.rule == "unknown-header") == \
+        assert sorted(i.raw_text for i in outcome.issues if i.rule.endswith("-header")) == \
             sorted(entry["warnings_headers"])
     else:
         assert set(entry["rejection_cells"]) <= set(errors), [i.message_en for i in outcome.issues]

@@ -114,7 +114,9 @@ def test_unknown_header_is_a_warning_not_dropped_silently(parser):
         ["雄州街道", 10, 3],
     ])
     assert [(i.rule, i.severity, i.cell, i.raw_text) for i in parsed.issues] == \
-        [("unknown-header", "warning", "C3", "志愿者人数（人）")]
+        [("excluded-header", "warning", "C3", "志愿者人数（人）")]
+    assert [(u.cell, u.header, u.raw_text, u.reason) for u in parsed.unmapped] == \
+        [("C4", "志愿者人数（人）", "3", "excluded")]
 
 
 def test_unit_and_date_from_file_name_when_the_sheet_has_none(parser):
@@ -186,7 +188,8 @@ def test_long_list_one_indicator_a_row_with_units(parser):
         ("funds_disbursed", None): (Decimal("3705000.0"), EXACT, 0),
         ("beneficiaries", None): (Decimal(9600), AT_LEAST, 0),
     }
-    assert [(i.rule, i.cell, i.raw_text) for i in parsed.issues] == [("unknown-header", "B6", "志愿者人数")]
+    assert [(i.rule, i.cell, i.raw_text) for i in parsed.issues] == [("excluded-header", "B6", "志愿者人数")]
+    assert [(u.cell, u.header, u.raw_text) for u in parsed.unmapped] == [("C6", "志愿者人数", "200")]
 
 
 def test_summary_sheet_is_the_total_of_town_sheets(parser):

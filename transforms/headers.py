@@ -1,9 +1,16 @@
-"""Recognise column headers against the indicator catalogue: which indicator, which item type, which scale."""
+"""Understand a column header (or a list row's name) the way a statistician reads it: by its words and its measure.
+
+A header maps to an indicator when the catalogue lists it as an alias, or when its words and its measure agree
+with what the catalogue says the indicator means (data/reference/indicators.csv: the action, the object, the
+measure family; measures.csv; header_words.csv; item_types.csv for goods). Everything else is left unmapped
+with the reason and the indicators it could have been: a header that could be two indicators, whose measure
+contradicts its words, or that matches too weakly is never guessed, since a wrong figure in the city's total is
+worse than a figure left out and listed.
+"""
 
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,28 +19,66 @@ from transforms.figures import normalise_text
 from transforms.reference import Reference
 
 ITEMS_ISSUED = "items_issued"
+OTHER_ITEMS = "其他物资"  # the item type of goods the lexicon does not know
+GOODS = "件"  # the measure family of goods
+ALIAS, INFERRED = "alias", "inferred"
+TOTAL_WORDS = ("合计", "总计", "小计", "合计数", "总数", "共计", "计")
+
+# Why a header is left unmapped (the rule of its warning is "<reason>-header")
+UNKNOWN = "unknown"  # no indicator's words
+AMBIGUOUS = "ambiguous"  # as good a match for several indicators
+CONTRADICTORY = "contradictory"  # its measure disagrees with its words, or with the unit column
+WEAK = "weak"  # words alone, no measure, not decisive
+EXCLUDED = "excluded"  # a word says it is not a catalogue figure (bought, one day's, a rate …)
+BREAKDOWN = "breakdown"  # 其中: a part of another figure
 
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "（": "(", "）": ")"})
-_UNIT_IN_BRACKETS = re.compile(r"^(?P<name>.*?)\((?P<unit>[^()]*)\)$")
+_IN_BRACKETS = re.compile(r"^(?P<name>.*?)\((?P<unit>[^()]*)\)$")
 _SCALE_PREFIX = {"万": Decimal(10_000), "千": Decimal(1_000), "亿": Decimal(100_000_000), "百": Decimal(100)}
+_OF_WHICH = re.compile(r"^其中[:：]?")
+_NOISE = re.compile(r"[、/／:：;；\-—_·.。()]")
+# Measure words that may end a header without brackets (走访慰问户, 巡查次): single characters that are rarely
+# the end of another word. Longer measure words (人次, 车次, 万元) are recognised anywhere at the end.
+_BARE_SUFFIXES = ("户", "人", "次", "元")
 UNIT_WORDS = ("人次", "车次", "户", "人", "元", "件", "次", "床", "套", "份", "个", "袋", "桶", "张", "双", "辆", "名", "所", "家")
 
 
 @dataclass(frozen=True)
 class HeaderMatch:
-    """What a column holds: an indicator, for items_issued maybe an item type, and the header's multiplier."""
+    """What a column holds: an indicator, for items_issued maybe an item type, the header's multiplier, and how
+    the mapping was made (alias or inferred, the rule and the words that decided it)."""
 
     indicator: str
     item_type: str | None
     scale: Decimal
     unit: str | None
+    how: str = ALIAS
+    rule: str = ALIAS
+    words: tuple[str, ...] = ()
+    note: str | None = None  # a warning to give with it (an item word the lexicon does not know)
+
+
+@dataclass(frozen=True)
+class HeaderMiss:
+    """A header left unmapped: why, the indicators it could have been, and the words behind the verdict."""
+
+    reason: str
+    candidates: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    unit: str | None = None
+    detail: str = ""  # the verdict in a few words, for the statistician's review
+    detail_zh: str = ""  # the same for the clerk
+
+    @property
+    def rule(self) -> str:
+        return f"{self.reason}-header"
 
 
 @functools.lru_cache(maxsize=1 << 14)
 def split_header(text: str) -> tuple[str, str | None]:
     """'金额（万元）' -> ('金额', '万元'); spaces, line breaks and bracket styles do not matter."""
     s = normalise_text(str(text)).translate(_BRACKETS)
-    match = _UNIT_IN_BRACKETS.match(s)
+    match = _IN_BRACKETS.match(s)
     if match and match.group("name"):
         return match.group("name"), match.group("unit") or None
     return s, None
@@ -46,32 +91,307 @@ def unit_scale(unit: str | None) -> Decimal:
     return Decimal(1)
 
 
+def _found(text: str, words: tuple[str, ...]) -> tuple[str, ...]:
+    """The words of `words` in `text`, longest first, none counted inside a longer one already found."""
+    hits, taken = [], []
+    for word in words:  # sorted longest first by the caller
+        start = text.find(word)
+        while start >= 0:
+            span = (start, start + len(word))
+            if not any(a < span[1] and span[0] < b for a, b in taken):
+                hits.append(word)
+                taken.append(span)
+                break
+            start = text.find(word, start + 1)
+    return tuple(hits)
+
+
+def _longest_first(words) -> tuple[str, ...]:
+    return tuple(sorted({w for w in words if w}, key=lambda w: (-len(w), w)))
+
+
+@dataclass(frozen=True)
+class _Meaning:
+    """One indicator as the catalogue describes it."""
+
+    code: str
+    family: str
+    actions: tuple[str, ...]
+    objects: tuple[str, ...]
+    context: tuple[str, ...]
+
+
 class HeaderCatalogue:
-    """Lookup from a normalised header name to an indicator (and item type), built from the reference data."""
+    """Reads headers against the reference data: aliases first, then meaning (words and measure)."""
 
     def __init__(self, ref: Reference):
-        self._indicator: dict[str, str] = {}
+        self.families: dict[str, dict[str, Decimal]] = {}  # measure word → {family: scale}
+        for m in ref.measures:
+            self.families.setdefault(m.word, {})[m.family] = m.scale
+        self.unit_of = {i.code: i.unit for i in ref.indicators}
+        self.family_of = {i.code: (i.measure or self._family(i.unit) or i.unit) for i in ref.indicators}
+        self._alias: dict[str, str] = {}
+        self._alias_unit: dict[tuple[str, str], str] = {}  # an alias accepted with its measure: 街面救助（人）
         for ind in ref.indicators:
             for alias in (ind.code, ind.name_zh, *ind.aliases):
-                self._indicator.setdefault(split_header(alias)[0], ind.code)
-        self._item_type: dict[str, str] = {}
+                name, unit = split_header(alias)
+                if unit and self._measure(unit):
+                    self._alias_unit.setdefault((name, unit), ind.code)
+                else:
+                    self._alias.setdefault(normalise_text(alias).translate(_BRACKETS), ind.code)
+        self._item: dict[str, str] = {}
         for item in ref.item_types:
             for alias in (item.name, *item.aliases):
-                self._item_type.setdefault(split_header(alias)[0], item.name)
+                self._item.setdefault(_NOISE.sub("", split_header(alias)[0]), item.name)
+        self._item_words = _longest_first(self._item)
+        self._meanings = tuple(
+            _Meaning(i.code, self.family_of[i.code], _longest_first(i.actions), _longest_first(i.objects),
+                     _longest_first(i.context))
+            for i in ref.indicators if i.actions or i.objects)
+        items = next((m for m in self._meanings if m.code == ITEMS_ISSUED), None)
+        self._goods_words = items.objects if items else ()
+        self._issuing = items.context if items else ()  # 发放, 派送: goods handed out
+        self._excluding = {w.word: (w.means, w.why, w.why_zh) for w in ref.header_words
+                           if not w.means.startswith("measure:")}
+        self._excluding_words = _longest_first(self._excluding)
+        self._implied = {w.word: w.means.split(":", 1)[1] for w in ref.header_words if w.means.startswith("measure:")}
+        self._implied_words = _longest_first(self._implied)
+        self._all_words = _longest_first({w for m in self._meanings for w in (*m.actions, *m.objects, *m.context)})
 
-    def match(self, *parts: str | None) -> HeaderMatch | None:
-        """Match a header given as its rows from top to bottom (a group header over a column header)."""
-        texts = [str(p) for p in parts if p is not None and normalise_text(str(p))]
-        if not texts:
+    # -- measures ---------------------------------------------------------------------------------------
+    def _measure(self, unit: str | None) -> tuple[frozenset[str], Decimal] | None:
+        """The families a measure word belongs to and its scale (万元: 元 × 10000); None if it is no measure."""
+        if not unit:
             return None
-        name, unit = split_header(texts[-1])
-        candidates = [name]
-        if len(texts) > 1:
-            candidates.append(split_header("".join(texts[:-1]))[0] + name)
+        unit = normalise_text(unit)
+        if unit in self.families:
+            scales = self.families[unit]
+            return frozenset(scales), next(iter(scales.values()))
+        if len(unit) > 1 and unit[0] in _SCALE_PREFIX and unit[1:] in self.families:
+            scales = self.families[unit[1:]]
+            return frozenset(scales), _SCALE_PREFIX[unit[0]] * next(iter(scales.values()))
+        return None
+
+    def _family(self, unit: str | None) -> str | None:
+        found = self._measure(unit)
+        return min(found[0]) if found else None
+
+    def is_measure(self, text: object) -> bool:
+        """Whether a cell's text is a measure word (户, 万元, 人次): a unit column's or a units row's cell."""
+        return text is not None and self._measure(split_header(f"x({text})")[1]) is not None
+
+    def _implied_families(self, name: str) -> tuple[set[str], tuple[str, ...]]:
+        """Measure families the words themselves give (户数, 金额, …人次, …户) and those words."""
+        words = list(_found(name, self._implied_words))
+        families = {self._implied[w] for w in words}
+        for word in sorted(self.families, key=len, reverse=True):
+            if name.endswith(word) and (len(word) > 1 or word in _BARE_SUFFIXES) and len(name) > len(word):
+                if not any(w.endswith(word) or word in w for w in words):
+                    found = self._measure(word)
+                    if found:
+                        families |= set(found[0]) if len(found[0]) == 1 else set()
+                        words.append(word)
+                break
+        return families, tuple(words)
+
+    # -- reading --------------------------------------------------------------------------------------
+    def match(self, *parts: str | None, unit: str | None = None) -> HeaderMatch | None:
+        """Match a header given as its rows from top to bottom (a group header over a column header)."""
+        found = self.read(*parts, unit=unit)
+        return found if isinstance(found, HeaderMatch) else None
+
+    def read(self, *parts: object, unit: object = None) -> HeaderMatch | HeaderMiss | None:
+        """What a header means: a HeaderMatch, a HeaderMiss (with why), or None when there is no text at all.
+
+        `parts` are the header's rows from top to bottom (a group header over a column header); `unit` is a
+        measure given apart from the header (a unit column, a row of units under the headers).
+        """
+        texts = tuple(normalise_text(str(p)) for p in parts if p is not None and normalise_text(str(p)))
+        unit_text = normalise_text(str(unit)) if unit is not None else ""
+        return self._read(texts, unit_text or None) if texts else None
+
+    @functools.lru_cache(maxsize=1 << 14)
+    def _read(self, texts: tuple[str, ...], unit_text: str | None) -> HeaderMatch | HeaderMiss:
+        column = texts[-1]
+        groups = texts[:-1]
+        name, bracket = split_header(column)
+        if bracket and not self._measure(bracket):  # (含低保、特困): words, not a measure
+            name, bracket = column.translate(_BRACKETS), None
+        # the column's own measure (its brackets, a unit column or a row of units); a group's only without one
+        own = [u for u in (bracket, unit_text) if u and self._measure(u)]
+        group_units = [u for u in (split_header(g)[1] for g in groups) if u and self._measure(u)]
+        explicit = own or group_units[-1:]
+        if explicit and not frozenset.intersection(*(self._measure(u)[0] for u in explicit)):
+            return HeaderMiss(CONTRADICTORY, words=tuple(explicit), unit=explicit[0],
+                              detail=f"measures disagree: {' / '.join(explicit)}",
+                              detail_zh=f"计量单位前后不一致：{'、'.join(explicit)}")
+        measure = explicit[0] if explicit else None
+        group_names = tuple(split_header(g)[0] for g in groups)
+        alias = self._alias_match(name, group_names, measure)
+        if alias is not None:
+            return alias
+        return self._infer(name, group_names, measure)
+
+    def _alias_match(self, name: str, groups: tuple[str, ...], measure: str | None) -> HeaderMatch | HeaderMiss | None:
+        """The catalogue's own aliases: the column's name, or the group's and the column's together."""
+        candidates = [name, "".join(groups) + name] if groups else [name]
         for candidate in candidates:
-            if candidate in self._indicator:
-                return HeaderMatch(self._indicator[candidate], None, unit_scale(unit), unit)
-        for candidate in candidates:
-            if candidate in self._item_type:
-                return HeaderMatch(ITEMS_ISSUED, self._item_type[candidate], unit_scale(unit), unit)
+            code = self._alias_unit.get((candidate, measure or "")) or self._alias.get(candidate)
+            item = None if code else self._item.get(_NOISE.sub("", candidate))
+            if code is None and item is None:
+                continue
+            code = code or ITEMS_ISSUED
+            excluded = self._excluded("".join(groups))
+            if excluded:
+                return excluded
+            family = self.family_of.get(code, GOODS)
+            if measure and family not in self._measure(measure)[0] and (candidate, measure) not in self._alias_unit:
+                counted = self.unit_of.get(code, family)
+                return HeaderMiss(CONTRADICTORY, (code,), (candidate, measure), measure,
+                                  f"the catalogue's {candidate} is counted in {counted}, the header says {measure}",
+                                  f"“{candidate}”以“{counted}”计，表头写的是“{measure}”")
+            implied, _ = self._implied_families(candidate)
+            if measure and implied and not implied & self._measure(measure)[0]:
+                return HeaderMiss(CONTRADICTORY, (code,), (candidate, measure), measure,
+                                  f"the words say {'/'.join(sorted(implied))}, the header says {measure}",
+                                  f"文字指的是“{'、'.join(sorted(implied))}”，表头写的是“{measure}”")
+            return HeaderMatch(code, item, unit_scale(measure) if measure else Decimal(1), measure, ALIAS, ALIAS,
+                               (candidate,))
+        return None
+
+    def _excluded(self, text: str) -> HeaderMiss | None:
+        words = _found(text, self._excluding_words)
+        if not words:
+            return None
+        means, why, why_zh = self._excluding[words[0]]
+        reason = BREAKDOWN if means == "breakdown" else EXCLUDED
+        return HeaderMiss(reason, words=words, detail=f"{words[0]}: {why}", detail_zh=f"含“{words[0]}”：{why_zh}")
+
+    def _infer(self, name: str, groups: tuple[str, ...], measure: str | None) -> HeaderMatch | HeaderMiss:
+        """Words and measure against each indicator's meaning."""
+        text = "".join(groups) + name
+        implied, implied_words = self._implied_families(name)
+        given = set(self._measure(measure)[0]) if measure else set()
+        if given and implied and not (given & implied):
+            return HeaderMiss(CONTRADICTORY, self._by_words(text), (*implied_words, measure), measure,
+                              f"the words say {'/'.join(sorted(implied))}, the header says {measure}",
+                              f"文字指的是“{'、'.join(sorted(implied))}”，表头写的是“{measure}”")
+        families = given or implied
+        scale = unit_scale(measure) if measure else Decimal(1)
+        if measure:
+            scale = self._measure(measure)[1]
+        excluded = self._excluded(text)
+        items = self._items(name, groups, families, scale, measure)
+        if excluded and not (excluded.reason == BREAKDOWN and isinstance(items, HeaderMatch) and items.item_type):
+            could_be = (ITEMS_ISSUED,) if isinstance(items, HeaderMatch) else self._by_words(text)
+            return HeaderMiss(excluded.reason, could_be, excluded.words, measure, excluded.detail, excluded.detail_zh)
+        if isinstance(items, HeaderMatch):
+            return items
+        scored = self._scored(text)
+        if not scored:
+            return items or HeaderMiss(UNKNOWN, unit=measure, detail="no indicator's words",
+                                       detail_zh="没有与任何指标相符的词")
+        if families:
+            fitting = {code: s for code, s in scored.items() if self.family_of[code] in families}
+            if not fitting:
+                codes = tuple(sorted(scored, key=lambda c: -scored[c][0]))
+                wanted = "/".join(sorted({self.unit_of[c] for c in codes}))
+                given_text = measure or "、".join(sorted(families))
+                return HeaderMiss(CONTRADICTORY, codes, (*self._words_of(scored, codes), *(implied_words or (measure,))),
+                                  measure, f"the words mean {'/'.join(codes)}, counted in {wanted}; the measure is "
+                                           f"{given_text}", f"文字所指的指标以“{wanted.replace('/', '、')}”计，表头写的是“{given_text}”")
+            return self._best(fitting, measure, scale, "words and measure", (measure,) if measure else implied_words)
+        best = self._best(scored, measure, scale, "words alone", ())
+        if isinstance(best, HeaderMatch) and scored[best.indicator][0] < 2:
+            return HeaderMiss(WEAK, (best.indicator,), best.words, None,
+                              "words alone, no measure: too weak to decide", "只有文字、没有计量单位，不足以确定")
+        return best
+
+    @functools.lru_cache(maxsize=1 << 12)
+    def _tokens(self, text: str) -> tuple[str, ...]:
+        """The catalogue's words in `text`, the longest first, none inside another: 流浪乞讨人员 is the people on the
+        street, not 人员 (staff)."""
+        return _found(text, self._all_words)
+
+    def _scored(self, text: str) -> dict[str, tuple[int, tuple[str, ...]]]:
+        """Indicators whose required words are in `text`: code → (evidence score, the words that agree)."""
+        scored = {}
+        for m in self._meanings:
+            if m.code == ITEMS_ISSUED:
+                continue  # goods are read by the item lexicon (_items)
+            tokens = self._tokens(text)
+            actions = tuple(t for t in tokens if t in m.actions)
+            objects = tuple(t for t in tokens if t in m.objects)
+            if (m.actions and not actions) or (m.objects and not objects):
+                continue
+            context = tuple(t for t in tokens if t in m.context)
+            score = bool(actions) + bool(objects) + bool(context)
+            scored[m.code] = (score, actions + objects + context)
+        return scored
+
+    def _by_words(self, text: str) -> tuple[str, ...]:
+        scored = self._scored(text)
+        return tuple(sorted(scored, key=lambda c: -scored[c][0]))
+
+    @staticmethod
+    def _words_of(scored: dict, codes) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(w for c in codes for w in scored[c][1]))
+
+    def _best(self, scored: dict, measure: str | None, scale: Decimal, rule: str,
+              measure_words: tuple) -> HeaderMatch | HeaderMiss:
+        top = max(s for s, _ in scored.values())
+        best = sorted(code for code, (s, _) in scored.items() if s == top)
+        if len(best) > 1:
+            others = sorted((c for c in scored if c not in best), key=lambda c: -scored[c][0])
+            return HeaderMiss(AMBIGUOUS, (*best, *others), self._words_of(scored, best), measure,
+                              f"as good a match for {', '.join(best)}", "同样可能是几项指标")
+        code = best[0]
+        return HeaderMatch(code, None, scale, measure, INFERRED, rule,
+                           tuple(dict.fromkeys((*scored[code][1], *(w for w in measure_words if w)))))
+
+    def _item_words_in(self, name: str) -> tuple[str, ...]:
+        """Item words in a name, longest first; a one-character word (米, 油) only as a whole token (米、油), never
+        inside another word (自热米饭)."""
+        words = []
+        for token in _NOISE.split(name):
+            if token in self._item:
+                words.append(token)
+            else:
+                words += [w for w in _found(token, self._item_words) if len(w) > 1]
+        return tuple(dict.fromkeys(words))
+
+    def _items(self, name: str, groups: tuple[str, ...], families: set[str], scale: Decimal,
+               measure: str | None) -> HeaderMatch | HeaderMiss | None:
+        """Goods issued: item words (棉被, 羽绒服, 米面油) give the item type, a generic word (物资) the all-types
+        figure; a name under a goods group (发放物资) that the lexicon does not know counts as 其他物资."""
+        if families and GOODS not in families:
+            return None
+        items = self._item_words_in(name)
+        rest = name
+        for word in items:  # 床上用品 is bedding, not 用品 in general
+            rest = rest.replace(word, "、")
+        generic = _found(rest, self._goods_words)
+        if generic:
+            return HeaderMatch(ITEMS_ISSUED, None, scale, measure, INFERRED, "goods word", (*generic, *items))
+        types = tuple(dict.fromkeys(self._item[w] for w in items))
+        if len(types) == 1:
+            return HeaderMatch(ITEMS_ISSUED, types[0], scale, measure, INFERRED, "item word", items)
+        if len(types) > 1:
+            return HeaderMatch(ITEMS_ISSUED, OTHER_ITEMS, scale, measure, INFERRED, "several item words", items,
+                               note="mixed")
+        under_goods = any(_found(g, self._goods_words) for g in groups)
+        word = _OF_WHICH.sub("", name)
+        issued = _found(name, self._issuing)
+        if issued and families == {GOODS} and not self._excluded(name) and not self._scored(name):
+            # 发放暖手袋（个）: goods counted by the piece and issued, of a kind the lexicon does not know
+            unknown = word.replace(issued[0], "", 1) or word
+            return HeaderMatch(ITEMS_ISSUED, OTHER_ITEMS, scale, measure, INFERRED, "unknown item issued",
+                               (issued[0], unknown, measure or ""), note="unknown")
+        if under_goods and word in TOTAL_WORDS:
+            return HeaderMatch(ITEMS_ISSUED, None, scale, measure, INFERRED, "total under a goods group", (word,))
+        excluded = self._excluded(name)
+        if under_goods and word and not self._scored(word) and not (excluded and excluded.reason != BREAKDOWN) \
+                and not self._implied_families(word)[0] - {GOODS}:
+            return HeaderMatch(ITEMS_ISSUED, OTHER_ITEMS, scale, measure, INFERRED, "unknown item under a goods group",
+                               (word,), note="unknown")
         return None

@@ -338,7 +338,8 @@ class Ingestor:
     @staticmethod
     def _judged(receipt: Receipt, parsed, facts: list, issues: list[Issue]) -> Outcome:
         issues = _without_echoes(issues)
-        outcome = Outcome(receipt, LOADED, None, parsed.unit_code, parsed.as_of_date, parsed.cells, facts, issues)
+        outcome = Outcome(receipt, LOADED, None, parsed.unit_code, parsed.as_of_date, parsed.cells, facts, issues,
+                          parsed.headers, parsed.unmapped)
         if any(i.severity == ERROR for i in issues):
             outcome.status, outcome.reason = REJECTED, one_line_reason(issues)
             outcome.facts = []
@@ -366,6 +367,7 @@ class Ingestor:
             for pending in batch:  # recorded: the cells and facts are in the warehouse, not needed in memory
                 if pending.outcome is not None and pending.error is None and not pending.recorded:
                     pending.outcome.cells, pending.outcome.facts = [], []
+                    pending.outcome.headers, pending.outcome.unmapped = [], []
             outcomes.extend(p.outcome for p in batch if p.error is None)
             failed.extend((p.path, p.error) for p in batch if p.error is not None)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from transforms.submission import CellFigure, Issue
+from transforms.submission import CellFigure, HeaderReading, Issue, UnmappedCell
 from transforms.unit_facts import UnitFact
 from transforms.warehouse import sql as warehouse_sql
 
@@ -39,6 +39,8 @@ class Outcome:
     cells: list[CellFigure] = field(default_factory=list)
     facts: list[UnitFact] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    headers: list[HeaderReading] = field(default_factory=list)  # how each header was read
+    unmapped: list[UnmappedCell] = field(default_factory=list)  # figure cells not loaded, each with why
     report_path: str | None = None
     processed_at: dt.datetime | None = None  # set for files recorded in a batch; otherwise the time of recording
 
@@ -105,6 +107,20 @@ _SUBMISSION_TYPES = (pa.string(), pa.string(), pa.string(), pa.timestamp("us", t
                      pa.string(), pa.string(), pa.string(), pa.string(), pa.timestamp("us", tz="UTC"), pa.int32(),
                      pa.int32())
 _ISSUES = ("submission_id", "severity", "rule", "sheet", "cell", "raw_text", "message_zh", "message_en")
+_HEADER_READINGS = ("submission_id", "sheet", "cell", "header", "unit", "indicator", "item_type", "how", "rule", "words",
+                    "candidates", "detail", "cells")
+_HEADER_READING_TYPES = (pa.string(),) * 12 + (pa.int32(),)
+_UNMAPPED_CELLS = ("submission_id", "sheet", "cell", "header", "header_cell", "row_label", "raw_text", "reason")
+
+
+def _header_rows(submission_id: str, headers: list[HeaderReading]) -> list[tuple]:
+    return [(submission_id, h.sheet, h.cell, h.header, h.unit, h.indicator, h.item_type, h.how, h.rule,
+             "、".join(h.words), ",".join(h.candidates), h.detail, h.cells) for h in headers]
+
+
+def _unmapped_rows(submission_id: str, cells: list[UnmappedCell]) -> list[tuple]:
+    return [(submission_id, u.sheet, u.cell, u.header, u.header_cell, u.row_label, u.raw_text, u.reason)
+            for u in cells]
 
 
 def _submission_row(outcome: Outcome) -> dict:
@@ -178,7 +194,7 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None
     """
     loaded = [o for o in outcomes if o.status == LOADED]
     copies = [o for o in outcomes if o.status == DUPLICATE and o.reason is None]
-    issues, facts, figures, rows, settled = [], [], [], [], []
+    issues, facts, figures, rows, settled, headers, unmapped = [], [], [], [], [], [], []
     con.execute("BEGIN")
     try:
         pairs = _pairs(loaded)
@@ -212,6 +228,8 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None
             rows.append({**_submission_row(outcome), "reason": reason})
             issues += [(r.submission_id, i.severity, i.rule, i.sheet, i.cell, i.raw_text, i.message_zh, i.message_en)
                        for i in outcome.issues]
+            headers += _header_rows(r.submission_id, outcome.headers)
+            unmapped += _unmapped_rows(r.submission_id, outcome.unmapped)
             if outcome.status in (LOADED, SUPERSEDED):
                 figures.append(_figures_table(r.submission_id, outcome.cells))
                 facts += [(r.submission_id, outcome.unit_code, outcome.as_of_date, f.indicator, f.item_type,
@@ -220,7 +238,10 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None
         for name, table in (("submissions", _submissions_table(rows)),
                             ("issues", _columns(_ISSUES, issues) if issues else None),
                             ("figures", pa.concat_tables(figures) if figures else None),
-                            ("facts", _columns(_FACTS, facts, _FACT_TYPES) if facts else None)):
+                            ("facts", _columns(_FACTS, facts, _FACT_TYPES) if facts else None),
+                            ("header_readings", _columns(_HEADER_READINGS, headers, _HEADER_READING_TYPES)
+                             if headers else None),
+                            ("unmapped_cells", _columns(_UNMAPPED_CELLS, unmapped) if unmapped else None)):
             if table is not None and table.num_rows:
                 with _registered(con, f"batch_{name}", table):
                     con.execute(warehouse_sql(f"record_batch_{name}"))

@@ -7,6 +7,7 @@ import datetime as dt
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,12 +24,40 @@ class Unit:
 
 @dataclass(frozen=True)
 class Indicator:
+    """One indicator of the catalogue: its names, unit and aliases, and what it means, for headers worded in
+    other ways: the measure family its figures are counted in, and the words that say it (an action, an object,
+    context that makes it likelier). A header needs a word of each non-empty list of actions and objects."""
+
     code: str
     name_zh: str
     name_en: str
     unit: str
     headline: bool
     aliases: tuple[str, ...]
+    measure: str = ""
+    actions: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A measure word (户, 万元, 车次), the family it counts in, and its multiplier."""
+
+    word: str
+    family: str
+    scale: Decimal
+
+
+@dataclass(frozen=True)
+class HeaderWord:
+    """A word with a fixed meaning in headers: one that gives the measure ('measure:户' for 户数), or one that says
+    the figure is not a catalogue figure (not_issued, not_cumulative, not_a_count, not_relief, breakdown)."""
+
+    word: str
+    means: str
+    why: str
+    why_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +133,8 @@ class Reference:
     indicators: tuple[Indicator, ...]
     item_types: tuple[ItemType, ...]
     campaign: Campaign
+    measures: tuple[Measure, ...] = ()
+    header_words: tuple[HeaderWord, ...] = ()
     _unit_by_alias: dict[str, Unit] = field(default_factory=dict, repr=False, compare=False)
 
     def unit(self, code: str) -> Unit:
@@ -130,6 +161,12 @@ def _aliases(text: str) -> tuple[str, ...]:
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def _shipped_if_missing(folder: Path, name: str) -> Path:
+    """The home's copy of a reference file; the shipped one for a home set up before the file existed."""
+    path = folder / name
+    return path if path.exists() else Path(__file__).resolve().parent.parent / "data" / "reference" / name
 
 
 def _checks(settings: dict) -> Checks:
@@ -162,9 +199,15 @@ def load_reference(folder: Path) -> Reference:
     )
     indicators = tuple(
         Indicator(r["code"].strip(), r["name_zh"].strip(), r["name_en"].strip(), r["unit"].strip(),
-                  r["headline"].strip() == "1", _aliases(r["aliases"]))
+                  r["headline"].strip() == "1", _aliases(r["aliases"]), (r.get("measure") or "").strip(),
+                  _aliases(r.get("actions") or ""), _aliases(r.get("objects") or ""), _aliases(r.get("context") or ""))
         for r in _read_csv(folder / "indicators.csv")
     )
+    measures = tuple(Measure(r["word"].strip(), r["family"].strip(), Decimal(r["scale"].strip() or "1"))
+                     for r in _read_csv(_shipped_if_missing(folder, "measures.csv")))
+    header_words = tuple(HeaderWord(r["word"].strip(), r["means"].strip(), (r.get("why") or "").strip(),
+                                    (r.get("why_zh") or "").strip())
+                         for r in _read_csv(_shipped_if_missing(folder, "header_words.csv")))
     item_types = tuple(
         ItemType(r["item_type"].strip(), r["unit"].strip(), _aliases(r["aliases"]))
         for r in _read_csv(folder / "item_types.csv")
@@ -196,4 +239,4 @@ def load_reference(folder: Path) -> Reference:
     unknown += [u for o in campaign.overlaps for u in (o.unit_code, *o.includes) if u not in known]
     if unknown:
         raise ValueError(f"campaign.toml expects units not in units.csv: {', '.join(unknown)}")
-    return Reference(units, indicators, item_types, campaign, by_alias)
+    return Reference(units, indicators, item_types, campaign, measures, header_words, by_alias)
