@@ -150,7 +150,9 @@ def _outcome_table(outcomes: list[dict]) -> Table:
         table.add_column(column, no_wrap=True)
     table.add_column("reason", overflow="fold")
     for o in outcomes:
-        note = o["reason"] or (f"{o['warnings']} warning(s)" if o["warnings"] else "")
+        unread = f"{o['unread_cells']} figure cell(s) not read" if o.get("unread_cells") and o["status"] != "rejected" \
+            else ""
+        note = o["reason"] or ", ".join(p for p in (f"{o['warnings']} warning(s)" if o["warnings"] else "", unread) if p)
         table.add_row(o["file_name"], o["submission_id"], o["unit_code"] or "?", o["as_of_date"] or "?",
                       o["status"], note)
     return table
@@ -163,7 +165,8 @@ def _print_outcomes(outcomes: list[dict]) -> None:
     if not outcomes:
         out.print("No files were waiting in the inbox.")
         return
-    plain = [o for o in outcomes if o["status"] == "loaded" and not o["reason"] and not o["warnings"]]
+    plain = [o for o in outcomes if o["status"] == "loaded" and not o["reason"] and not o["warnings"]
+             and not o.get("unread_cells")]
     if len(outcomes) > LISTED_ALL_UP_TO and plain:
         # a thousand rows of "loaded" bury the few files someone has to act on (and cost a second to draw)
         listed = {id(o) for o in plain}
@@ -436,6 +439,135 @@ def _print_status_units(status) -> None:
     out.print(units)
 
 
+headers_app = typer.Typer(add_completion=False, rich_markup_mode=None,
+                          help="Every header seen in the files on record and how it was read; accept a mapping for "
+                               "one that was not, and the files that have it are read again.")
+app.add_typer(headers_app, name="headers")
+
+
+def _read_only_warehouse(layout: Layout):
+    from transforms import warehouse
+
+    if not layout.warehouse.exists():
+        raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run` first")
+    con = warehouse.connect(layout.warehouse, read_only=True)
+    try:
+        warehouse.ensure_tables_exist(con)
+    except RuntimeError as exc:
+        con.close()
+        raise UserError(str(exc)) from None
+    return con
+
+
+@headers_app.callback(invoke_without_command=True)
+def headers(ctx: typer.Context,
+            unread_only: bool = typer.Option(False, "--unread", help="List only the headers left unmapped.")) -> None:
+    """List every header seen in the files on record: what it maps to and how (a catalogue alias, or inferred with
+    the rule and the words that decided it), and the headers left unmapped with why, what they could be, how many
+    files and cells, and an example."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from transforms.header_review import headers_read, headers_unread
+
+    with _errors():
+        layout = _layout()
+        con = _read_only_warehouse(layout)
+        try:
+            read, unread = headers_read(con), headers_unread(con)
+        finally:
+            con.close()
+        if not unread_only:
+            table = Table(title=f"Headers read ({len(read)})", title_justify="left")
+            for column in ("header", "measure", "maps to", "how", "words", "files", "cells"):
+                table.add_column(column, overflow="fold", justify="right" if column in ("files", "cells") else "left")
+            for h in read:
+                what = h["indicator"] + (f" ({h['item_type']})" if h["item_type"] else "")
+                how = "alias" if h["how"] == "alias" else f"inferred: {h['rule']}"
+                table.add_row(h["header"], h["unit"] or "", what, how, h["words"] or "", str(h["files"]),
+                              str(h["cells"]))
+            out.print(table)
+        if not unread:
+            out.print("Every header with figures was read: nothing left unmapped.")
+            return
+        table = Table(title=f"Headers not read ({len(unread)}): their figures are not in the totals",
+                      title_justify="left")
+        for column in ("header", "why", "could be", "files", "cells", "example"):
+            table.add_column(column, overflow="fold", justify="right" if column in ("files", "cells") else "left")
+        for h in unread:
+            table.add_row(h["header"] or "(no header)", f"{h['reason']}: {h['detail']}" if h["detail"] else h["reason"],
+                          (h["candidates"] or "—").replace(",", ", "), str(h["files"]), str(h["cells"]),
+                          f"{h['example_file']} {h['example_cell']} “{h['example_text']}”")
+        out.print(table)
+        out.print('Accept one with: warmline headers accept "HEADER" --as INDICATOR [--item-type TYPE]; '
+                  "the files that have it are then read again.", markup=False)
+
+
+@headers_app.command("accept")
+def headers_accept(header: str = typer.Argument(..., help="The header as `warmline headers` lists it."),
+                   indicator: Optional[str] = typer.Option(None, "--as", help="The indicator it means (its code); "
+                                                           "default: its one candidate."),
+                   item_type: Optional[str] = typer.Option(None, "--item-type",
+                                                           help="For items_issued: the item type (棉被, 棉衣…).")) -> None:
+    """Map a header left unmapped to an indicator: the alias is written into data/reference/indicators.csv (or
+    item_types.csv), and every file on record that has the header is read again from the archive."""
+    from transforms.header_review import ReviewError, accept, affected, reading_unit
+
+    with _errors():
+        layout = _layout()
+        ref = _reference(layout)
+        con = _read_only_warehouse(layout)
+        try:
+            unit, candidates = reading_unit(con, header)
+            files = affected(con, header)
+        except ReviewError as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            con.close()
+        if indicator is None:
+            if len(candidates) != 1:
+                raise UserError(f"say which indicator “{header}” means with --as: it could be "
+                                f"{', '.join(candidates) or 'any (no candidate)'}")
+            indicator = candidates[0]
+        try:
+            done = accept(layout.reference, ref, header, unit, indicator, item_type)
+        except ReviewError as exc:
+            raise UserError(str(exc)) from None
+        what = done.indicator + (f" ({done.item_type})" if done.item_type else "")
+        out.print(f"“{done.alias}” → {what}: written to {done.file}", markup=False)
+        if not files:
+            out.print("No file on record has it; files that come in from now on are read with it.")
+            return
+        reason = f"header “{done.header}” accepted as {what}"
+        with _start_prefect(layout):
+            from flows.ingest_submission import reread_submissions
+
+            outcomes = reread_submissions(str(layout.home), [r.submission_id for r in files], reason)
+        out.print(f"Read {len(outcomes)} file(s) again:")
+        _print_outcomes(outcomes)
+        days = sorted({o["as_of_date"] for o in outcomes if o["as_of_date"]})
+        if days:
+            out.print(f"Changed figures show as corrections in `warmline status`; recompute and republish the days "
+                      f"with `warmline run --date D` ({', '.join(days)}).", markup=False)
+
+
+def _print_unread(unread) -> None:
+    """The figures of the counted files that were not loaded, per header."""
+    from transforms.unread import REASONS
+
+    if not unread:
+        return
+    table = Table(title=f"Figures not loaded ({sum(u.cells for u in unread)} cells; not in the totals)",
+                  title_justify="left")
+    for column in ("unit", "file", "where", "header", "why", "could be", "cells"):
+        table.add_column(column, overflow="fold", justify="right" if column == "cells" else "left")
+    for u in unread:
+        table.add_row(u.unit_name, u.file_name, u.where, u.header or "(no header)", REASONS[u.reason][1],
+                      ", ".join(u.candidates) or "—", str(u.cells))
+    out.print(table)
+    out.print("  `warmline headers` lists every header and how it was read; `warmline headers accept` maps one and "
+              "re-reads the files that have it.", markup=False)
+
+
 def _print_status(status, page: Optional[Path], docs: Optional[Path], docs_problem: Optional[str]) -> None:
     from rich.markup import escape
 
@@ -455,6 +587,7 @@ def _print_status(status, page: Optional[Path], docs: Optional[Path], docs_probl
                                         f["status"], str(f["warnings"]), f["reason"] or "")))
         out.print(table)
     _print_checks(status.checks)
+    _print_unread(status.unread)
     out.print(f"Corrections of unit reports up to {status.day}:" if status.revisions
               else f"Corrections of unit reports up to {status.day}: none")
     for r in status.revisions:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,17 +21,36 @@ if TYPE_CHECKING:
     from transforms.load import Outcome
 
 
-@lru_cache(maxsize=4)
+_ingestors: dict[str, tuple[tuple, object]] = {}
+
+
+def reference_stamp(layout: Layout) -> tuple:
+    """What the reference data is now (each file's name, size and time): an edit shows as a new stamp."""
+    folder = layout.reference
+    return tuple(sorted((p.name, st.st_size, st.st_mtime_ns) for p in folder.iterdir()
+                        if p.is_file() and not p.name.startswith(".") for st in (p.stat(),))) if folder.exists() else ()
+
+
 def ingestor_for(home: str):
-    """One Ingestor per home and process: building its validator costs seconds, so it is built once."""
+    """One Ingestor per home and process: building its validator costs seconds, so it is built once, and again
+    only when the reference data changes (a header alias accepted, a unit added), which a long-running service
+    then reads files with."""
     # imported here: an event-triggered run that delegates its work never needs them
     from transforms.ingest import Ingestor
     from transforms.validation import SubmissionValidator
 
     layout = Layout(Path(home))
+    stamp = reference_stamp(layout)
+    known = _ingestors.get(home)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    if known is not None:
+        known[1].reader.close()  # its workers parse with the reference as it was
     ref = load_reference(layout.reference)
     # every validation's results are kept in data/quality/, for the Data Docs `warmline status` links to
-    return Ingestor(layout, ref, SubmissionValidator(ref, quality_dir=layout.quality))
+    ingestor = Ingestor(layout, ref, SubmissionValidator(ref, quality_dir=layout.quality))
+    _ingestors[home] = (stamp, ingestor)
+    return ingestor
 
 
 def pending_files(layout: Layout) -> list[Path]:
@@ -48,7 +66,7 @@ def outcome_summary(outcome: Outcome) -> dict:
         "submission_id": outcome.receipt.submission_id, "file_name": outcome.receipt.file_name,
         "status": outcome.status, "reason": outcome.reason, "unit_code": outcome.unit_code,
         "as_of_date": outcome.as_of_date.isoformat() if outcome.as_of_date else None,
-        "report_path": outcome.report_path, "warnings": len(outcome.warnings),
+        "report_path": outcome.report_path, "warnings": len(outcome.warnings), "unread_cells": outcome.unread_cells,
     }
 
 
@@ -241,6 +259,35 @@ def _publish_if_stale(home: str) -> bool:
         return False
     finally:
         con.close()
+
+
+@task(name="read-again", cache_policy=NO_CACHE, task_run_name="read {count} file(s) again")
+def read_again(home: str, submission_ids: list[str], reason: str, count: int) -> list[dict]:
+    """Read recorded files again from their archived copies and record the new readings (one transaction)."""
+    from transforms.load import Receipt
+
+    layout = Layout(Path(home))
+    ingestor = ingestor_for(home)
+    con = warehouse.connect(layout.warehouse)
+    try:
+        warehouse.prepare(con, ingestor.ref)
+        rows = con.execute("SELECT submission_id, file_name, sha256, received_at, archive_path FROM raw.submissions "
+                           "WHERE submission_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY received_at",
+                           [submission_ids]).fetchall()
+        receipts = [Receipt(sid, name, sha, received.astimezone(dt.timezone.utc), archive)
+                    for sid, name, sha, received, archive in rows]
+        outcomes = _announced(ingestor.reread(receipts, con, reason))
+        publish_for_analysts.fn(home, con)
+        return outcomes
+    finally:
+        con.close()
+
+
+@flow(name="reread-submissions")
+def reread_submissions(home: str, submission_ids: list[str], reason: str) -> list[dict]:
+    """Read files on record again from the archive, with the reference data as it is now (after a header was
+    accepted): nobody sends anything again, and what changed shows as revisions."""
+    return read_again(home, submission_ids, reason, len(submission_ids)) if submission_ids else []
 
 
 @task(name="publish-held-back", cache_policy=NO_CACHE, task_run_name="publish loads held back ({asked_at})")

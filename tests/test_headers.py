@@ -38,13 +38,13 @@ def test_catalogue_aliases_map_with_how_they_were_made(catalogue, header, expect
 
 @pytest.mark.parametrize("header, indicator, scale, words", [
     ("慰问困难群众（户）", "households_visited", 1, ("慰问", "困难群众", "户")),
-    ("入户走访困难家庭（户）", "households_visited", 1, ("入户", "走访", "家庭", "户")),
+    ("入户走访困难家庭（户）", "households_visited", 1, ("入户", "走访", "困难家庭", "户")),
     ("走访困境儿童（人）", "children_visited", 1, ("走访", "儿童", "人")),
-    ("发放临时救助金（万元）", "funds_disbursed", 10000, ("临时救助", "发放", "万元")),
+    ("发放临时救助金（万元）", "funds_disbursed", 10000, ("临时救助金", "发放", "万元")),
     ("开展街面巡查（次）", "patrols_run", 1, ("巡查", "开展", "街面", "次")),
     ("救助流浪乞讨人员（人次）", "street_rescues", 1, ("救助", "流浪乞讨人员", "人次")),
     ("督导检查养老机构（家）", "facilities_inspected", 1, ("检查", "督导", "养老机构", "家")),
-    ("出动巡查车辆（车次）", "patrol_vehicles", 1, ("车辆", "出动", "巡查", "车次")),
+    ("出动巡查车辆（车次）", "patrol_vehicles", 1, ("巡查车辆", "出动", "车次")),
     ("巡查探访困难群众（人次）", "person_visits", 1, ("探访", "困难群众", "人次")),
     ("救助困难群众（人次）", "beneficiaries", 1, ("救助", "困难群众", "人次")),
     ("经劝导入站（人）", "shelter_admissions", 1, ("入站", "劝导", "人")),

@@ -24,6 +24,8 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Sourc
 FONT_PACKAGE = "fonts-noto-cjk"
 MISSING_GLYPH = "missing from font"
 COLORS = {"reported": "#c0392b", "carried_forward": "#e6a39a"}
+SHORT_MARK = "*"  # a figure that may be short of cells that could not be read (the bulletin's notes say which)
+SHORT_NOTE = "* 报表中有未能识别的数字，可能偏少（见通报注释） / may be short of figures that could not be read"
 
 
 class ChartFontError(BulletinError):
@@ -68,6 +70,8 @@ def draw_chart(data: BulletinData, wording: Wording, font_family: str | None = N
             _by_day(axes[0][column], data, city, unit_word, scale, f"全市{city.name_zh}（{axis_unit}）")
             _by_unit(axes[1][column], data, city.indicator, unit_word, scale, f"各单位{city.name_zh}（{axis_unit}）",
                      with_names=column == 0)
+        if any(data.short_of(None, city.indicator) for city in data.headline):
+            figure.text(0.01, 0.005, SHORT_NOTE, fontsize=10, color="#a40e26", ha="left", va="bottom")
     return figure
 
 
@@ -85,7 +89,8 @@ def _by_day(ax, data: BulletinData, city: CityFigure, unit_word: str, scale: int
     ax.set_ylim(0, top * 1.2)
     ax.set_title(title)
     if city.qualifier is not None:
-        ax.annotate(official_number(city.value, city.qualifier, unit_word, headline=True),
+        mark = SHORT_MARK if data.short_of(None, city.indicator) else ""
+        ax.annotate(official_number(city.value, city.qualifier, unit_word, headline=True) + mark,
                     (len(days) - 1, (city.value or 0) / scale), textcoords="offset points", xytext=(-6, 6), ha="right")
 
 
@@ -100,6 +105,8 @@ def _by_unit(ax, data: BulletinData, indicator: str, unit_word: str, scale: int,
             label, value = ("—" if fig is None else official_number(None, fig.qualifier, unit_word)), 0.0
         else:
             label, value = official_number(fig.value, fig.qualifier, unit_word), fig.value / scale
+        if unit.status != "missing" and data.short_of(unit.code, indicator):
+            label += SHORT_MARK
         ax.barh(row, value, color=COLORS.get(unit.status, "#cccccc"))
         ax.annotate(label, (value, row), textcoords="offset points", xytext=(3, 0), va="center", fontsize=9,
                     color="#666666" if value == 0 else "#000000")

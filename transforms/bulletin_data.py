@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from transforms.unread import Unread, day_unread, may_be_short
 from transforms.warehouse import sql
 
 
@@ -76,6 +77,13 @@ class BulletinData:
     indicators: dict[str, dict]
     history: tuple[dict, ...]
     corrections: tuple[dict, ...] = ()  # published figures of earlier days that a correction changed
+    unread: tuple[Unread, ...] = ()  # figures in the counted files that were not loaded
+
+    def short_of(self, unit_code: str | None, indicator: str) -> int:
+        """Unread cells that may belong to `indicator` of a unit (None: of any unit, for a city-wide figure)."""
+        short = may_be_short(list(self.unread))
+        units = [unit_code] if unit_code is not None else list(short)
+        return sum(short.get(code, {}).get(indicator, 0) for code in units)
 
     @property
     def units_expected(self) -> int:
@@ -116,4 +124,4 @@ def read_bulletin_data(con: duckdb.DuckDBPyConnection, day: dt.date) -> Bulletin
         units_missing=first["units_missing"], units=units,
         indicators={i["indicator"]: i for i in rows(con, "bulletin_indicators")},
         history=tuple(rows(con, "bulletin_headline_by_day", day)),
-        corrections=tuple(rows(con, "corrections_before_day", day)))
+        corrections=tuple(rows(con, "corrections_before_day", day)), unread=tuple(day_unread(con, day)))

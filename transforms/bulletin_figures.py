@@ -11,8 +11,9 @@ from transforms.safe_text import defuse, redact_personal
 
 COLUMNS = ("figure_id", "text_as_published", "indicator", "item_type", "unit_code", "unit_name", "value",
            "qualifier", "as_of_date", "query", "submission_id", "file_name", "source_unit_code", "source_unit_name",
-           "source_cells", "source_text", "source_value", "source_qualifier")
-# File names and sheet names come from outside: text cells are defused against formulas, and phone and identity
+           "source_cells", "source_text", "source_value", "source_qualifier", "unread_cells")
+# unread_cells: figure cells of the counted files that could not be read and may belong to the figure (it may be
+# short of them; the bulletin's notes say so). File names and sheet names come from outside: text cells are defused against formulas, and phone and identity
 # numbers in a file name are masked (transforms/safe_text.py).
 
 
@@ -23,7 +24,8 @@ def figure_rows(bulletin: Bulletin) -> list[dict[str, str]]:
         figure = {"figure_id": p.figure_id, "text_as_published": p.text, "indicator": p.indicator,
                   "item_type": p.item_type, "unit_code": p.unit_code, "unit_name": p.unit_name,
                   "value": p.value, "qualifier": p.qualifier,
-                  "query": f"{p.query}.sql ($day = {bulletin.day.isoformat()})"}
+                  "query": f"{p.query}.sql ($day = {bulletin.day.isoformat()})",
+                  "unread_cells": p.unread_cells or None}
         if not p.sources:
             rows.append({**figure, "as_of_date": bulletin.day})
         for s in p.sources:

@@ -80,6 +80,7 @@ class Published:
     qualifier: str | None
     query: str
     sources: tuple[SourceFigure, ...]
+    unread_cells: int = 0  # cells not loaded that may belong to this figure: it may be short of them
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,12 @@ class _Composer:
                item_type: str | None = None, unit: UnitReport | None = None, headline: bool = False,
                sources: tuple[SourceFigure, ...] = ()) -> str:
         text = official_number(value, qualifier, unit_word, headline=headline)
+        # today's figures may be short of cells not read; a correction's figures are of an earlier day
+        unread = self.data.short_of(unit.code if unit else None, indicator) \
+            if query in ("bulletin_headline", "bulletin_unit_figures") else 0
         self.published.append(Published(figure_id, text, indicator, item_type, unit.code if unit else None,
                                         unit.name if unit else f"全市（{self.data.city}）", value, qualifier,
-                                        query, sources))
+                                        query, sources, unread))
         return text
 
     def headline(self) -> Block:
@@ -202,6 +206,7 @@ class _Composer:
         unspecified = self.unspecified_parts()
         if unspecified:
             notes.append("；".join(unspecified) + "。")
+        notes.extend(self.unread_notes())
         notes.extend(self.correction_notes())
         notes.append(READING_NOTE)
         return [Block("notes_head", (Run("注："),)),
@@ -220,6 +225,30 @@ class _Composer:
                                query="corrections_before_day") if c["current_qualifier"] else "无数据")
             said.append(f"更正：{month_day(day, self.data.day)}发布的全市{c['name_zh']}{old}，"
                         f"经报送单位更正后为{new}。")
+        return said
+
+    def unread_notes(self) -> list[str]:
+        """Where a counted file holds figures that could not be read: which unit, which headers, and which of its
+        figures and of the city's headline may be short because of them."""
+        said = []
+        by_unit: dict[str, list] = {}
+        for u in self.data.unread:
+            if u.shortens:
+                by_unit.setdefault(u.unit_code, []).append(u)
+        for found in by_unit.values():
+            headers = list(dict.fromkeys(u.header for u in found if u.header))
+            cells = sum(u.cells for u in found)
+            named = "".join(f"“{h}”" for h in headers[:3]) + ("等" if len(headers) > 3 else "")
+            where = f"中{named}" if named else "中无表头"
+            text = f"{found[0].unit_name}报表{where}的{cells}个数字未能识别，未计入合计"
+            codes = list(dict.fromkeys(c for u in found for c in u.candidates))
+            if codes:
+                names = "、".join(self.data.indicators.get(c, {}).get("name_zh", c) for c in codes)
+                headline = [f.name_zh for f in self.data.headline if f.indicator in codes]
+                text += f"，{found[0].unit_name}的{names}" + (f"及全市{'、'.join(headline)}" if headline else "") + "可能偏少"
+            else:
+                text += f"，{found[0].unit_name}的数据可能不完整"
+            said.append(text + "。")
         return said
 
     def coverage_note(self) -> str:

@@ -215,6 +215,11 @@ class HeaderCatalogue:
         column = texts[-1]
         groups = texts[:-1]
         name, bracket = split_header(column)
+        mixed = self._mixed_measure(column)
+        if mixed:
+            return HeaderMiss(CONTRADICTORY, words=mixed, unit="/".join(mixed),
+                              detail=f"two measures in one: {'/'.join(mixed)}",
+                              detail_zh=f"一个表头有两种计量单位：{'、'.join(mixed)}")
         if bracket and not self._measure(bracket):  # (含低保、特困): words, not a measure
             name, bracket = column.translate(_BRACKETS), None
         # the column's own measure (its brackets, a unit column or a row of units); a group's only without one
@@ -231,6 +236,16 @@ class HeaderCatalogue:
         if alias is not None:
             return alias
         return self._infer(name, group_names, measure)
+
+    def _mixed_measure(self, column: str) -> tuple[str, ...]:
+        """The measures of a header that gives two of different families at its end: （人(户)）, （人/户）."""
+        tail = re.search(r"\(([^()]*(?:\([^()]*\))?[^()]*)\)+$", column.translate(_BRACKETS))
+        if not tail:
+            return ()
+        parts = tuple(p for p in re.split(r"[()/／、,，或]", tail.group(1)) if p)
+        found = [p for p in parts if self._measure(p)]
+        families = {min(self._measure(p)[0]) for p in found}
+        return tuple(found) if len(found) > 1 and len(families) > 1 else ()
 
     def _alias_match(self, name: str, groups: tuple[str, ...], measure: str | None) -> HeaderMatch | HeaderMiss | None:
         """The catalogue's own aliases: the column's name, or the group's and the column's together."""
@@ -300,7 +315,8 @@ class HeaderCatalogue:
                 return HeaderMiss(CONTRADICTORY, codes, (*self._words_of(scored, codes), *(implied_words or (measure,))),
                                   measure, f"the words mean {'/'.join(codes)}, counted in {wanted}; the measure is "
                                            f"{given_text}", f"文字所指的指标以“{wanted.replace('/', '、')}”计，表头写的是“{given_text}”")
-            return self._best(fitting, measure, scale, "words and measure", (measure,) if measure else implied_words)
+            best = self._best(fitting, measure, scale, "words and measure", (measure,) if measure else implied_words)
+            return self._unexplained(best, scored, measure) or best
         best = self._best(scored, measure, scale, "words alone", ())
         if isinstance(best, HeaderMatch) and scored[best.indicator][0] < 2:
             return HeaderMiss(WEAK, (best.indicator,), best.words, None,
@@ -313,8 +329,26 @@ class HeaderCatalogue:
         street, not 人员 (staff)."""
         return _found(text, self._all_words)
 
-    def _scored(self, text: str) -> dict[str, tuple[int, tuple[str, ...]]]:
-        """Indicators whose required words are in `text`: code → (evidence score, the words that agree)."""
+    def _unexplained(self, best, scored: dict, measure: str | None) -> HeaderMiss | None:
+        """An action that says another indicator as strongly, which the measure rules out, is not ignored: 救助…入站
+        （人次） speaks of rescue and of admissions; picking the one its measure allows would be a guess."""
+        if not isinstance(best, HeaderMatch):
+            return None
+        explained = set(scored[best.indicator][1])
+        ruled_out = {code: s for code, s in scored.items() if code != best.indicator and s[0] >= scored[best.indicator][0]
+                     and self.family_of[code] != self.family_of[best.indicator]}
+        unexplained = tuple(dict.fromkeys(w for s in ruled_out.values() for w in s[2] if w not in explained))
+        if not unexplained:
+            return None
+        other = next(code for code, s in ruled_out.items() if set(s[2]) & set(unexplained))
+        return HeaderMiss(CONTRADICTORY, (best.indicator, other), (*best.words, *unexplained), measure,
+                          f"{'/'.join(unexplained)} speaks of {other} (counted in {self.unit_of[other]}), the rest of "
+                          f"{best.indicator}", f"“{'、'.join(unexplained)}”指的是以“{self.unit_of[other]}”计的指标，"
+                                               f"与表头其余部分不符")
+
+    def _scored(self, text: str) -> dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]]:
+        """Indicators whose required words are in `text`: code → (evidence score, the words that agree, those of
+        them that say what was done)."""
         scored = {}
         for m in self._meanings:
             if m.code == ITEMS_ISSUED:
@@ -326,7 +360,7 @@ class HeaderCatalogue:
                 continue
             context = tuple(t for t in tokens if t in m.context)
             score = bool(actions) + bool(objects) + bool(context)
-            scored[m.code] = (score, actions + objects + context)
+            scored[m.code] = (score, actions + objects + context, actions)
         return scored
 
     def _by_words(self, text: str) -> tuple[str, ...]:
@@ -339,8 +373,8 @@ class HeaderCatalogue:
 
     def _best(self, scored: dict, measure: str | None, scale: Decimal, rule: str,
               measure_words: tuple) -> HeaderMatch | HeaderMiss:
-        top = max(s for s, _ in scored.values())
-        best = sorted(code for code, (s, _) in scored.items() if s == top)
+        top = max(s[0] for s in scored.values())
+        best = sorted(code for code, s in scored.items() if s[0] == top)
         if len(best) > 1:
             others = sorted((c for c in scored if c not in best), key=lambda c: -scored[c][0])
             return HeaderMiss(AMBIGUOUS, (*best, *others), self._words_of(scored, best), measure,
@@ -382,7 +416,8 @@ class HeaderCatalogue:
         under_goods = any(_found(g, self._goods_words) for g in groups)
         word = _OF_WHICH.sub("", name)
         issued = _found(name, self._issuing)
-        if issued and families == {GOODS} and not self._excluded(name) and not self._scored(name):
+        fits = [code for code in self._scored(name) if self.family_of[code] in families]
+        if issued and families == {GOODS} and not self._excluded(name) and not fits:
             # 发放暖手袋（个）: goods counted by the piece and issued, of a kind the lexicon does not know
             unknown = word.replace(issued[0], "", 1) or word
             return HeaderMatch(ITEMS_ISSUED, OTHER_ITEMS, scale, measure, INFERRED, "unknown item issued",

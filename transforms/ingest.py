@@ -20,7 +20,7 @@ import duckdb
 
 from transforms.layout import Layout
 from transforms.load import (DUPLICATE, LOADED, REJECTED, Outcome, Receipt, duplicate_reason, find_receipt,
-                             find_receipts, first_receipts, record, record_many)
+                             find_receipts, first_receipts, record, record_many, rerecord_many)
 from transforms.reference import Reference
 from transforms.report import one_line_reason, rejection_report
 from transforms.safe_read import ReadResult, SafeReader
@@ -339,7 +339,7 @@ class Ingestor:
     def _judged(receipt: Receipt, parsed, facts: list, issues: list[Issue]) -> Outcome:
         issues = _without_echoes(issues)
         outcome = Outcome(receipt, LOADED, None, parsed.unit_code, parsed.as_of_date, parsed.cells, facts, issues,
-                          parsed.headers, parsed.unmapped)
+                          parsed.headers, parsed.unmapped, unread_cells=len(parsed.unmapped))
         if any(i.severity == ERROR for i in issues):
             outcome.status, outcome.reason = REJECTED, one_line_reason(issues)
             outcome.facts = []
@@ -562,6 +562,29 @@ class Ingestor:
             if pending.error is None and pending.outcome.status != SKIPPED:
                 self._leave_inbox(pending.path, pending.arrival.stat)
         return batch
+
+    def reread(self, receipts: list[Receipt], con: duckdb.DuckDBPyConnection, reason: str) -> list[Outcome]:
+        """Read recorded files again from their archived copies (after the catalogue learned a header, say) and
+        record each one's new reading in place of the old, with the old kept: nobody sends anything again.
+
+        Each file is read, validated and judged exactly as when it arrived, and keeps its receipt (name, landing
+        time, id); its figures, issues and state are replaced in one transaction (load.rerecord_many)."""
+        batch = []
+        for receipt in receipts:
+            archived = self.layout.home / receipt.archive_path
+            batch.append(Pending(archived, Arrival(receipt, archived.read_bytes(), os.stat(archived))))
+        self.judge(self.read(batch))
+        failed = [p for p in batch if p.error is not None]
+        if failed:  # nothing is recorded: the earlier readings stand
+            first = failed[0]
+            raise RuntimeError(f"could not read {len(failed)} archived file(s) again ({first.arrival.receipt.file_name}: "
+                               f"{type(first.error).__name__}: {first.error}); nothing was changed") from first.error
+        outcomes = [p.outcome for p in batch]
+        for outcome in outcomes:
+            if outcome.status == REJECTED:
+                outcome.report_path = self._write_report(outcome)
+        rerecord_many(con, outcomes, reason, dt.datetime.now(dt.timezone.utc))
+        return outcomes
 
     def _write_report(self, outcome: Outcome) -> str:
         self.layout.rejected.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,7 @@ class Outcome:
     issues: list[Issue] = field(default_factory=list)
     headers: list[HeaderReading] = field(default_factory=list)  # how each header was read
     unmapped: list[UnmappedCell] = field(default_factory=list)  # figure cells not loaded, each with why
+    unread_cells: int = 0  # how many: kept once the cells themselves are recorded and dropped from memory
     report_path: str | None = None
     processed_at: dt.datetime | None = None  # set for files recorded in a batch; otherwise the time of recording
 
@@ -83,6 +84,18 @@ def _figures_table(submission_id: str, cells: list[CellFigure]) -> pa.Table:
         "qualifier": pa.array([c.figure.qualifier for c in good], pa.string()),
         "raw_text": pa.array([c.raw_text for c in good], pa.string()),
     })
+
+
+def rerecord_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reason: str,
+                  when: dt.datetime) -> None:
+    """Record files read again from the archive (their receipts recorded before): each one's rows replace what its
+    earlier reading recorded, in one transaction; raw.rereads keeps when and why with its state before and after,
+    and raw.reread_facts its facts as they stood, so that the change shows as a revision."""
+    ids = [o.receipt.submission_id for o in outcomes]
+    table = pa.table({"submission_id": pa.array(ids, pa.string()),
+                      "reread_at": pa.array([when] * len(ids), pa.timestamp("us", tz="UTC")),
+                      "reason": pa.array([reason] * len(ids), pa.string())})
+    record_many(con, outcomes, reread=table)
 
 
 def record(con: duckdb.DuckDBPyConnection, outcome: Outcome) -> None:
@@ -183,7 +196,7 @@ def first_receipts(con: duckdb.DuckDBPyConnection, shas) -> dict[str, tuple]:
     return _by_key(con, "first_receipts", "batch_shas", table, 1)
 
 
-def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None:
+def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread: pa.Table | None = None) -> None:
     """record() of many outcomes in one transaction, as if recorded one after the other in their order: every
     receipt, issue, figure and fact inserted once per table through Arrow, supersession settled in one statement.
 
@@ -191,12 +204,18 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None
     whose reason is not yet known (the same bytes came earlier, maybe in this batch) gets it from the receipts
     recorded before it: both are worked out here from one lookup each instead of queries per file, which cost
     four milliseconds a file. All or nothing: on an error nothing of the batch is written.
+
+    `reread` (rerecord_many) names receipts read again from the archive: what their earlier reading recorded is
+    kept (raw.rereads, raw.reread_facts) and replaced in the same transaction.
     """
     loaded = [o for o in outcomes if o.status == LOADED]
     copies = [o for o in outcomes if o.status == DUPLICATE and o.reason is None]
     issues, facts, figures, rows, settled, headers, unmapped = [], [], [], [], [], [], []
     con.execute("BEGIN")
     try:
+        if reread is not None:
+            with _registered(con, "batch_rereads", reread):
+                con.execute(warehouse_sql("record_reread"))
         pairs = _pairs(loaded)
         # the file counted for each unit and date, and the first receipt of each copied content, as they stand
         current = _by_key(con, "current_receipts", "batch_pairs", pairs, 2) if loaded else {}
@@ -247,6 +266,9 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None
                     con.execute(warehouse_sql(f"record_batch_{name}"))
         if loaded:
             settle_supersession(con, pairs)
+        if reread is not None:
+            with _registered(con, "batch_rereads", reread):
+                con.execute(warehouse_sql("reread_settled"))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -13,6 +13,7 @@ from transforms.formatting import figure_text, plain_number
 from transforms.publication import corrections_since_publication
 from transforms.quality_docs import StoredValidation, validations_of
 from transforms.reference import Reference
+from transforms.unread import REASONS, Unread, day_unread
 from transforms.warehouse import sql
 
 # completeness → (Chinese, English)
@@ -51,6 +52,7 @@ class DayStatus:
     publications: list[dict]
     overlaps: list[dict]
     validations: dict[str, list[StoredValidation]] = field(default_factory=dict)  # submission_id → its results
+    unread: list[Unread] = field(default_factory=list)  # figures in the counted files that were not loaded
 
     @property
     def blocking(self) -> list[CheckResult]:
@@ -72,11 +74,13 @@ def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date, val
     """Read day `day` from the warehouse and run its checks; `validator` runs the cross-field suite, `stored`
     (the kept validation results) links each submission to its Data Docs pages."""
     figures = {u["unit_code"]: u for u in _rows(con, "day_units", day)}
+    unread = day_unread(con, day)
     files = _rows(con, "status_submissions", day)
     units = []
     for row in _rows(con, "check_completeness", day):
         unit = {**row, **{k: v for k, v in figures.get(row["unit_code"], {}).items() if k not in row}}
         unit["files"] = [f for f in files if f["unit_code"] == row["unit_code"] and f["as_of_date"] == day]
+        unit["cells_unread"] = sum(u.cells for u in unread if u.unit_code == row["unit_code"])
         units.append(unit)
     listed = {f["submission_id"] for u in units for f in u["files"]}
     validations = {}
@@ -93,7 +97,7 @@ def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date, val
         checks=DayChecks(ref, validator).run(con, day), revisions=_rows(con, "status_revisions", day),
         corrections=corrections, changed_since_published=_rows(con, "status_day_changes", day),
         publications=_rows(con, "status_publications", day), overlaps=_rows(con, "status_overlaps", day),
-        validations=validations)
+        validations=validations, unread=unread)
 
 
 # -- words shared by the command line and status.html --------------------------------------------------------
@@ -120,7 +124,8 @@ def figures_cell(unit: dict) -> str:
     if unit["completeness"] == "missing":
         return "—"
     extra = f" (+{unit['figures_unspecified']} unspecified)" if unit["figures_unspecified"] else ""
-    return f"{unit['figures_reported']}{extra}"
+    unread = f", {unit['cells_unread']} not read" if unit.get("cells_unread") else ""
+    return f"{unit['figures_reported']}{extra}{unread}"
 
 
 def headline_cells(unit: dict) -> list[str]:
@@ -172,6 +177,13 @@ def publication_lines(status: DayStatus) -> list[str]:
     else:
         lines.append(f"Not published yet; no blocking check fails: `warmline run --date {day}` publishes it.")
     return lines
+
+
+def unread_text(u: Unread, names: dict[str, str] | None = None) -> str:
+    """'浈江区 统计表!C5 “走访慰问困难群众” (3 cells): ambiguous — could be households_visited, persons_visited'."""
+    could = f" — could be {', '.join(u.candidates)}" if u.candidates else ""
+    return (f"{u.unit_name} {u.file_name} {u.where} “{u.header or '(no header)'}” ({u.cells} cell"
+            f"{'' if u.cells == 1 else 's'}): {REASONS[u.reason][1]}{could}")
 
 
 def revision_text(r: dict) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from transforms.checks import CheckResult
 from transforms.status import (BLOCKED, CHECKS, COMPLETENESS, FILE_STATES, FORCED, HEADLINE, NOT_YET, DayStatus,
                                change_text, effect, figures_cell, file_note, headline_cells, received_cell)
+from transforms.unread import REASONS
 
 FILE_NAME = "status.html"
 
@@ -34,7 +35,7 @@ td.nowrap { white-space: nowrap; }
 .carried_forward { background: #ddf4ff; color: #0550ae; }
 .missing, .rejected, .blocks, .blocked { background: #ffebe9; color: #a40e26; }
 .superseded, .duplicate, .not_published, .accepted { background: #eaeef2; color: #424a53; }
-tr.blocking td { background: #fff5f5; }
+tr.blocking td, tr.shortens td { background: #fff5f5; }
 tr.row-late td:first-child { border-left: 4px solid #d4a72c; }
 tr.row-missing td:first-child { border-left: 4px solid #cf222e; }
 tr.row-carried_forward td:first-child { border-left: 4px solid #54aeff; }
@@ -184,6 +185,26 @@ def _overlaps(status: DayStatus) -> str:
         ["单位 unit", "指标 figure", "数值 value", "已计入 included in", "原因 reason"], rows)
 
 
+def _unread(status: DayStatus) -> str:
+    """Figures in the counted files that were not loaded, per header: where, why, what it could be."""
+    if not status.unread:
+        return ""
+    rows = []
+    for u in status.unread:
+        zh, en = REASONS[u.reason]
+        could = escape(", ".join(u.candidates)) if u.candidates else '<span class="blank">—</span>'
+        rows.append(f'<tr class="unread{" shortens" if u.shortens else ""}"><td class="nowrap">{escape(u.unit_name)}</td>'
+                    f"<td>{escape(u.file_name)}</td><td class=\"nowrap\">{escape(u.where)}</td>"
+                    f"<td>{escape(u.header or '（无表头）')}</td><td>{escape(zh)}<br><span class=\"msg-en\">{escape(en)}"
+                    f"</span></td><td>{could}</td>{_cell(str(u.cells), 'num')}<td>{escape(u.first_text)}</td></tr>")
+    cells = sum(u.cells for u in status.unread)
+    return (f"<h2>未读入的数字 Figures not loaded ({cells})</h2>"
+            '<p class="note">这些数字不在合计中；表头可在 warmline headers 中确认后重新读入 / these figures are not in '
+            "the totals; a header can be accepted with `warmline headers accept`, which re-reads the files.</p>"
+            + _table(["单位 unit", "文件 file", "位置 where", "表头 header", "原因 why", "可能是 could be",
+                      "数字 cells", "首个 first"], rows))
+
+
 def _unattributed(status: DayStatus) -> str:
     if not status.unattributed:
         return ""
@@ -214,7 +235,7 @@ def render_status_page(status: DayStatus, page_dir: Path, docs_index: Path | Non
         f"<h1>{escape(status.campaign)} · 每日核查 The statistician's day</h1>\n"
         f'<p class="sub">{status.day} · 截止时间 deadline {status.deadline:%H:%M}（{escape(status.timezone)}）</p>\n'
         + _publication(status) + "\n" + _units(status, page_dir) + "\n" + _checks(status) + "\n"
-        + _corrections(status) + _overlaps(status) + _unattributed(status)
+        + _unread(status) + _corrections(status) + _overlaps(status) + _unattributed(status)
         + f"\n<footer>{docs}{generated}</footer>\n</body>\n</html>\n")
 
 

@@ -55,6 +55,17 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(path.read_text(encoding="utf-8"))
 
 
+def ensure_tables_exist(con: duckdb.DuckDBPyConnection) -> None:
+    """On a read-only connection to a warehouse made by an older warmline: refuse with what to run, rather than
+    fail on the first table it lacks."""
+    have = {name for (name,) in con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+    wanted = {f"raw.{p.stem.removeprefix('raw_')}" for p in SCHEMA_DIR.glob("raw_*.sql")}
+    if wanted - have:
+        raise RuntimeError(f"the warehouse lacks {', '.join(sorted(wanted - have))}, made by an older warmline: run "
+                           "`warmline init` (safe to run again) to add them")
+
+
 def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
     """Replace the ref.* tables with data/reference/ as it is now, so an edit there takes effect."""
     for path in sorted(SCHEMA_DIR.glob("ref_*.sql")):
