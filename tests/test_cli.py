@@ -69,6 +69,57 @@ def test_demo_end_to_end(tmp_path, prefect_home):
     assert "  households visited: 24,684 户" in again.stdout.splitlines()
 
 
+@pytest.mark.slow
+def test_a_header_not_understood_is_shown_then_accepted_and_the_city_total_follows(tmp_path, prefect_home):
+    import xlsxwriter
+
+    home = tmp_path / "home"
+    home.mkdir()
+    warmline(home, "init")
+    warmline(home, "demo")
+    book = xlsxwriter.Workbook(str(home / "data/raw/inbox/乐昌市_20231220.xlsx"))
+    sheet = book.add_worksheet("统计表")
+    for r, row in enumerate([["填报单位：乐昌市民政局"], ["统计截止日期：2023-12-20"],
+                             ["镇（街道）", "走访慰问困难群众", "巡查次数（次）"], ["乐城街道", 1200, 6],
+                             ["北乡镇", 800, 4]]):
+        sheet.write_row(r, 0, row)
+    book.close()
+    run = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"乐昌市_20231220\.xlsx .* loaded .*2 figure cell\(s\) not read", run.stdout), run.stdout
+    assert "  households visited: 24,684 户" in run.stdout.splitlines()
+
+    status = warmline(home, "status", "--date", "2023-12-20")
+    assert status.returncode == 0, status.stderr
+    row = next(line for line in status.stdout.splitlines() if "统计表!B4" in line)
+    assert re.search(r"乐昌市 │ 乐昌市_20231220\.xlsx │ 统计表!B4 │ 走访慰问困难群众 │ the header could be several "
+                     r"indicators +│ households_visited, person_visits, +│ +2 │", row), status.stdout
+    assert "Figures not loaded (2 cells; not in the totals)" in status.stdout
+    listed = warmline(home, "headers", "--unread")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "走访慰问困难群众" in line)
+    assert re.search(r"│ 走访慰问困难群众 │ ambiguous: as good a match for +│ households_visited, person_visits, +│ +1 │ "
+                     r"+2 │ 乐昌市_20231220\.xlsx 统计表!B4 “1200” +│", row), listed.stdout
+
+    vague = warmline(home, "headers", "accept", "走访慰问困难群众")
+    assert (vague.returncode, vague.stderr.strip()) == (1, "Error: say which indicator “走访慰问困难群众” means with "
+                                                           "--as: it could be households_visited, person_visits, "
+                                                           "persons_visited")
+    accepted = warmline(home, "headers", "accept", "走访慰问困难群众", "--as", "households_visited",
+                        prefect_home=prefect_home)
+    assert accepted.returncode == 0, accepted.stderr
+    assert f"“走访慰问困难群众” → households_visited: written to {home / 'data/reference/indicators.csv'}" \
+        in accepted.stdout
+    assert "Read 1 file(s) again:" in accepted.stdout and "recompute and republish the days with `warmline run " \
+        "--date D` (2023-12-20)" in accepted.stdout
+    again = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    assert "  households visited: 26,684 户" in again.stdout.splitlines(), again.stdout
+    status = warmline(home, "status", "--date", "2023-12-20")
+    assert "2023-12-20 乐昌市 households_visited: — → 2,000 (乐昌市_20231220.xlsx → 乐昌市_20231220.xlsx" \
+        in status.stdout, status.stdout
+    assert "Figures not loaded" not in status.stdout
+
+
 def test_init_is_idempotent(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -142,6 +193,13 @@ def test_every_command_has_help_and_a_readme_mention():
         name = command.name or command.callback.__name__
         assert command.callback.__doc__, f"warmline {name} has no help text"
         assert f"warmline {name}" in readme, f"warmline {name} is not in the README"
+    for group in app.registered_groups:
+        assert group.typer_instance.registered_callback.callback.__doc__, f"warmline {group.name} has no help text"
+        assert f"warmline {group.name}" in readme, f"warmline {group.name} is not in the README"
+        for command in group.typer_instance.registered_commands:
+            assert command.callback.__doc__, f"warmline {group.name} {command.name} has no help text"
+            assert f"warmline {group.name} {command.name}" in readme, \
+                f"warmline {group.name} {command.name} is not in the README"
 
 
 def test_a_large_ingest_lists_only_the_files_with_something_to_say(capsys):

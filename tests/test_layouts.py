@@ -80,3 +80,32 @@ def _number(text: str) -> bool:
     except ArithmeticError:
         return False
     return True
+
+
+def test_one_day_of_layouts_goes_through_to_the_city_headline_and_the_bulletin(layouts, tmp_path, ref, validator,
+                                                                               reader):
+    from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
+    from transforms.bulletin_numbers import official_number
+
+    out, spec = layouts
+    day = dt.date.fromisoformat(spec["city_day"]["as_of_date"])
+    layout = make_home(tmp_path / "home")
+    for entry in spec["files"]:
+        if entry["as_of_date"] == spec["city_day"]["as_of_date"] and entry["status"] == "loaded":
+            shutil.copyfile(out / entry["file"], layout.inbox / entry["file"])
+    outcomes = ingest_inbox(Ingestor(layout, ref, validator, reader, settle_seconds=0), day)
+    assert sorted(o.status for o in outcomes) == ["loaded"] * 6
+    con = warehouse.connect(layout.warehouse)
+    try:
+        totals = {row[0]: row[1:] for row in con.execute(
+            "SELECT indicator, value, qualifier FROM marts.city_totals WHERE as_of_date = ?", [day]).fetchall()}
+        written = write_bulletin(con, day, bulletin_folder(layout.bulletins, day), load_wording(layout.reference))
+    finally:
+        con.close()
+    expected = spec["city_day"]["headline"]
+    assert {code: (Decimal(str(totals[code][0])).normalize(), totals[code][1]) for code in expected} == \
+        {code: (Decimal(str(f["value"])).normalize(), f["qualifier"]) for code, f in expected.items()}
+    headline = written[0].read_text(encoding="utf-8").split("\n\n")[2]
+    for code, f in expected.items():  # the press writes each headline figure as officials do
+        unit = {"households_visited": "户", "funds_disbursed": "元", "items_issued": "件（套）", "patrols_run": "次"}[code]
+        assert official_number(f["value"], f["qualifier"], unit, headline=True) in headline, (code, headline)

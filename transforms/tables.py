@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -39,16 +40,26 @@ def row_role(label: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """A header of a wide table, or a list row's name: what it says and how it was read."""
+    """A header of a wide table, or a list row's name: what it says (its cells from top to bottom) and how it was
+    read. Its text and place are worked out only for the table chosen: most rows looked at are not one."""
 
     found: HeaderMatch | HeaderMiss | None
-    header: str
-    cell: str  # A1 of the header cell
+    parts: tuple
+    where: tuple[int, int]  # the header cell (row, column), zero-based
     unit: str | None = None
 
     @property
     def match(self) -> HeaderMatch | None:
         return self.found if isinstance(self.found, HeaderMatch) else None
+
+    @functools.cached_property
+    def header(self) -> str:
+        """As written; a group header and its column joined with ' / '."""
+        return _display(self.parts)
+
+    @functools.cached_property
+    def cell(self) -> str:
+        return cell_ref(*self.where)
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,16 @@ def _norm(value: object) -> str:
     return normalise_text(cell_text(value)) if value is not None else ""
 
 
+_META = re.compile("|".join(map(re.escape, UNIT_KEYS + DATE_KEYS)))
+
+
 def _is_meta(text: str) -> bool:
-    return any(k in text for k in UNIT_KEYS + DATE_KEYS)
+    return _META.search(text) is not None
+
+
+def _texts(row: list[object]) -> int:
+    """How many cells of a row hold text (not numbers): a header row names two columns at least."""
+    return sum(1 for v in row if isinstance(v, str) and v.strip() and not v.strip().replace(".", "", 1).isdigit())
 
 
 def _is_figure_text(value: object) -> bool:
@@ -136,12 +155,18 @@ class TableReader:
         best: Table | None = None
         best_score = (0, 0, False)
         for r in range(min(len(sheet.rows), SEARCH_ROWS)):
-            listed = self._list_header(sheet, r)
+            if best is not None and best_score[2] and r > best.header_row + 2:
+                break  # a header with figures under it: the rows below are its data
+            if _texts(sheet.rows[r]) < 2:  # a row of figures, a title or a meta line: no header
+                continue
+            wide = self._wide_header(sheet, r)
+            listed = None if wide.mapped else self._list_header(sheet, r)
             if listed:
                 return listed
-            wide = self._wide_header(sheet, r)
+            if not (wide.mapped or wide.suggested) or (wide.mapped, wide.suggested) < best_score[:2]:
+                continue
             score = (wide.mapped, wide.suggested, self._data_below(sheet, wide.header_row))
-            if (wide.mapped or wide.suggested) and score > best_score:
+            if score > best_score:
                 best, best_score = wide, score
         return best
 
@@ -156,8 +181,6 @@ class TableReader:
         a header alone above an empty cell spans both rows, a group header spans the empty cells to its right.
         A row of measure words under the headers (户 | 万元 | 床) gives their measures.
         """
-        if sum(1 for v in sheet.rows[r] if _norm(v)) < 2:  # a title, a meta line: a header names two columns at least
-            return Table("wide", r, r)
         known_merges = bool(sheet.merged)
         above_ok = r > 0 and self._header_row_above(sheet, r - 1)
         groups = (_merged_across(sheet, r - 1) if known_merges else _filled_right(sheet, r - 1)) if above_ok else {}
@@ -182,7 +205,7 @@ class TableReader:
                 skipped.add(c)
                 continue
             found = self.headers.read(*parts, unit=units.get(c))
-            columns[c] = Column(found, _display(parts), cell_ref(*where), units.get(c))
+            columns[c] = Column(found, parts, where, units.get(c))
             if isinstance(found, HeaderMatch) and (where[0] < r or len(parts) > 1):
                 first = r - 1
         mapped = [c for c, col in columns.items() if col.match]
@@ -211,8 +234,8 @@ class TableReader:
 
     def _units_row(self, sheet: Sheet, r: int) -> dict[int, str]:
         """Row r as a row of measure words under the headers (户 | 万元 | 床): column → measure; {} if it is not."""
-        if r >= len(sheet.rows):
-            return {}
+        if r >= len(sheet.rows) or any(isinstance(v, (int, float)) for v in sheet.rows[r]):
+            return {}  # a row of figures
         texts = {c: cell_text(v).strip() for c, v in enumerate(sheet.rows[r]) if _norm(v)}
         texts = {c: t for c, t in texts.items() if _norm(t) not in LIST_UNIT_HEADERS}
         if not texts or not all(self.headers.is_measure(t) for t in texts.values()):
@@ -221,7 +244,8 @@ class TableReader:
 
     def _list_header(self, sheet: Sheet, r: int) -> Table | None:
         """Row r as the header of a list: a name column (指标, 项目, 内容) and a value column (数量, 累计数, 本期累计),
-        maybe a measure column (单位), a category column, 序号 and 备注; None if it is not one."""
+        maybe a measure column (单位), a category column, 序号 and 备注; None if it is not one. (A row whose
+        headers name indicators is a wide table's header instead: the caller asks that first.)"""
         cells = {c: _norm(v) for c, v in enumerate(sheet.rows[r]) if _norm(v)}
         names = [c for c, t in cells.items() if t in LIST_NAME_HEADERS]
         categories = [c for c, t in cells.items() if t in LIST_CATEGORY_HEADERS]
@@ -237,8 +261,6 @@ class TableReader:
             if not left or not (units or any(t in SERIAL_HEADERS for t in cells.values())):
                 return None
             names = [left[-1]]
-        if self._wide_header(sheet, r).mapped:
-            return None
         if len(names) > 1:  # 项目 | 指标: the first is the group of the second
             categories, names = names[:1] + categories, names[1:]
         name = names[0]
@@ -264,25 +286,30 @@ class TableReader:
     def _read_wide(self, sheet: Sheet, table: Table) -> SheetReading:
         out = SheetReading()
         counts = dict.fromkeys(table.columns, 0)
+        mapped = [(c, column.match) for c, column in table.columns.items() if column.match]
+        unmapped = [(c, column) for c, column in table.columns.items() if not column.match]
+        known = set(table.columns) | set(table.skipped)
         for r in self._data_rows(sheet, table):
-            label = _norm(sheet.cell(r, table.label_col)) if table.label_col is not None else ""
-            role = row_role(label)
-            for c, column in table.columns.items():
-                raw = sheet.cell(r, c)
-                if column.match:
-                    figure = self._cell(sheet, r, c, label or f"第{r + 1}行", role, column.match, raw)
-                    if figure:
-                        out.cells.append(figure)
-                        counts[c] += 1
-                elif _is_figure_text(raw):
-                    out.unmapped.append(UnmappedCell(sheet.name, cell_ref(r, c), column.header, column.cell,
-                                                     label or f"第{r + 1}行", cell_text(raw), _reason(column.found)))
+            row = sheet.rows[r]
+            label = _norm(row[table.label_col]) if table.label_col is not None and table.label_col < len(row) else ""
+            role, shown = row_role(label), label or f"第{r + 1}行"
+            for c, match in mapped:
+                if c >= len(row) or row[c] is None:
+                    continue
+                figure = self._cell(sheet, r, c, shown, role, match, row[c])
+                if figure:
+                    out.cells.append(figure)
                     counts[c] += 1
-            # figures in columns with no header at all
-            for c in range(len(sheet.rows[r])):
-                if c not in table.columns and c not in table.skipped and _is_number(sheet.cell(r, c)):
-                    out.unmapped.append(UnmappedCell(sheet.name, cell_ref(r, c), "", None, label or f"第{r + 1}行",
-                                                     cell_text(sheet.cell(r, c)), NO_HEADER))
+            for c, column in unmapped:
+                raw = row[c] if c < len(row) else None
+                if _is_figure_text(raw):
+                    out.unmapped.append(UnmappedCell(sheet.name, cell_ref(r, c), column.header, column.cell, shown,
+                                                     cell_text(raw), _reason(column.found)))
+                    counts[c] += 1
+            for c in range(len(row)):  # figures in columns with no header at all
+                if row[c] is not None and c not in known and _is_number(row[c]):
+                    out.unmapped.append(UnmappedCell(sheet.name, cell_ref(r, c), "", None, shown, cell_text(row[c]),
+                                                     NO_HEADER))
         for c, column in table.columns.items():
             out.headers.append(_reading(sheet.name, column, counts[c]))
         return out
@@ -311,8 +338,8 @@ class TableReader:
             found = self.headers.read(*parts, unit=unit)
             if not breakdown:
                 parent = name
-            header = _display((category, raw_name) if category else (raw_name,))
-            column = Column(found, header, cell_ref(r, table.name_col), unit)
+            column = Column(found, (category, raw_name) if category else (raw_name,), (r, table.name_col), unit)
+            header = column.header
             cells = 0
             if column.match:
                 # a list is one record: 发放物资 and its 棉被/棉衣 lines are one figure and its breakdown
