@@ -72,11 +72,20 @@ def test_measure_implied_by_the_words_counts(catalogue):
     ("出动人员（人）", None),
     ("出动车辆（辆）", None),  # vehicles, not vehicle trips
     ("慰问困难群众（万元）", None),  # money only maps to money
-    ("发放临时救助金（户）", None),
     ("走访户数（户）", "人次"),
 ])
 def test_person_person_times_households_and_money_are_never_mixed(catalogue, header, unit):
     assert missed(catalogue.read(header, unit=unit))[0] == CONTRADICTORY
+
+
+def test_households_given_relief_count_as_households_reached(catalogue):
+    assert mapped(catalogue.read("发放临时救助金（户）"))[0] == "households_visited"  # money words give no measure here
+    assert mapped(catalogue.read("为困难家庭送去棉被（户）"))[0] == "households_visited"
+
+
+def test_words_for_people_of_another_count_make_a_header_contradictory(catalogue):
+    assert missed(catalogue.read("救助流浪乞讨人员入站（人次）")) == (CONTRADICTORY, ("street_rescues", "shelter_admissions"))
+    assert missed(catalogue.read("摸排困境儿童（人次）")) == (CONTRADICTORY, ("person_visits", "children_visited"))
 
 
 def test_contradictory_header_names_what_it_could_be_and_why(catalogue):

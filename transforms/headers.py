@@ -22,6 +22,9 @@ ITEMS_ISSUED = "items_issued"
 OTHER_ITEMS = "其他物资"  # the item type of goods the lexicon does not know
 GOODS = "件"  # the measure family of goods
 ALIAS, INFERRED = "alias", "inferred"
+# The measures counties mix up, and the catalogue never does: households, people and person-times. Words that say
+# one of these and a measure that says another make a header contradictory.
+PEOPLE = frozenset({"户", "人", "人次"})
 TOTAL_WORDS = ("合计", "总计", "小计", "合计数", "总数", "共计", "计")
 
 # Why a header is left unmapped (the rule of its warning is "<reason>-header")
@@ -152,10 +155,13 @@ class HeaderCatalogue:
         self._goods_words = items.objects if items else ()
         self._issuing = items.context if items else ()  # 发放, 派送: goods handed out
         self._excluding = {w.word: (w.means, w.why, w.why_zh) for w in ref.header_words
-                           if not w.means.startswith("measure:")}
+                           if not w.means.startswith(("measure:", "implies:"))}
         self._excluding_words = _longest_first(self._excluding)
         self._implied = {w.word: w.means.split(":", 1)[1] for w in ref.header_words if w.means.startswith("measure:")}
         self._implied_words = _longest_first(self._implied)
+        # words that suggest a measure only where none is written (发放救助金（户）: households given money)
+        self._suggested = {w.word: w.means.split(":", 1)[1] for w in ref.header_words if w.means.startswith("implies:")}
+        self._suggested_words = _longest_first(self._suggested)
         self._all_words = _longest_first({w for m in self._meanings for w in (*m.actions, *m.objects, *m.context)})
 
     # -- measures ---------------------------------------------------------------------------------------
@@ -215,7 +221,7 @@ class HeaderCatalogue:
         column = texts[-1]
         groups = texts[:-1]
         name, bracket = split_header(column)
-        mixed = self._mixed_measure(column)
+        mixed = self._mixed_measure(column) or (self._mixed_measure(f"x({unit_text})") if unit_text else ())
         if mixed:
             return HeaderMiss(CONTRADICTORY, words=mixed, unit="/".join(mixed),
                               detail=f"two measures in one: {'/'.join(mixed)}",
@@ -291,7 +297,8 @@ class HeaderCatalogue:
             return HeaderMiss(CONTRADICTORY, self._by_words(text), (*implied_words, measure), measure,
                               f"the words say {'/'.join(sorted(implied))}, the header says {measure}",
                               f"文字指的是“{'、'.join(sorted(implied))}”，表头写的是“{measure}”")
-        families = given or implied
+        suggested = {self._suggested[w] for w in _found(name, self._suggested_words)}
+        families = given or implied or suggested
         scale = unit_scale(measure) if measure else Decimal(1)
         if measure:
             scale = self._measure(measure)[1]
@@ -330,17 +337,22 @@ class HeaderCatalogue:
         return _found(text, self._all_words)
 
     def _unexplained(self, best, scored: dict, measure: str | None) -> HeaderMiss | None:
-        """An action that says another indicator as strongly, which the measure rules out, is not ignored: 救助…入站
-        （人次） speaks of rescue and of admissions; picking the one its measure allows would be a guess."""
-        if not isinstance(best, HeaderMatch):
+        """Words that say another indicator as strongly, which the measure rules out, are not ignored: 救助…入站
+        （人次） speaks of rescue and of admissions, 摸排困境儿童（人次） of children counted as visits; picking the
+        one its measure allows would be a guess. Counted: the other's actions, and its objects too when the
+        match has nothing but an action of its own."""
+        if not isinstance(best, HeaderMatch) or self.family_of[best.indicator] not in PEOPLE:
             return None
-        explained = set(scored[best.indicator][1])
-        ruled_out = {code: s for code, s in scored.items() if code != best.indicator and s[0] >= scored[best.indicator][0]
-                     and self.family_of[code] != self.family_of[best.indicator]}
-        unexplained = tuple(dict.fromkeys(w for s in ruled_out.values() for w in s[2] if w not in explained))
+        score, words, actions = scored[best.indicator][:3]
+        explained = set(words)
+        bare = set(words) <= set(actions)  # the match has an action and nothing else
+        ruled_out = {code: s for code, s in scored.items() if code != best.indicator and s[0] >= max(score, 2)
+                     and self.family_of[code] in PEOPLE - {self.family_of[best.indicator]}}
+        unexplained = tuple(dict.fromkeys(w for s in ruled_out.values() for w in (*s[2], *(s[3] if bare else ()))
+                                          if w not in explained))
         if not unexplained:
             return None
-        other = next(code for code, s in ruled_out.items() if set(s[2]) & set(unexplained))
+        other = next(code for code, s in ruled_out.items() if set(s[1]) & set(unexplained))
         return HeaderMiss(CONTRADICTORY, (best.indicator, other), (*best.words, *unexplained), measure,
                           f"{'/'.join(unexplained)} speaks of {other} (counted in {self.unit_of[other]}), the rest of "
                           f"{best.indicator}", f"“{'、'.join(unexplained)}”指的是以“{self.unit_of[other]}”计的指标，"
@@ -348,7 +360,7 @@ class HeaderCatalogue:
 
     def _scored(self, text: str) -> dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]]:
         """Indicators whose required words are in `text`: code → (evidence score, the words that agree, those of
-        them that say what was done)."""
+        them that say what was done, and those that say to whom or what)."""
         scored = {}
         for m in self._meanings:
             if m.code == ITEMS_ISSUED:
@@ -360,7 +372,7 @@ class HeaderCatalogue:
                 continue
             context = tuple(t for t in tokens if t in m.context)
             score = bool(actions) + bool(objects) + bool(context)
-            scored[m.code] = (score, actions + objects + context, actions)
+            scored[m.code] = (score, actions + objects + context, actions, objects)
         return scored
 
     def _by_words(self, text: str) -> tuple[str, ...]:
@@ -401,10 +413,11 @@ class HeaderCatalogue:
         if families and GOODS not in families:
             return None
         items = self._item_words_in(name)
-        rest = name
-        for word in items:  # 床上用品 is bedding, not 用品 in general
-            rest = rest.replace(word, "、")
-        generic = _found(rest, self._goods_words)
+        generic = _found(name, self._goods_words)
+        # the longer word wins where a goods word and an item word overlap: 床上用品 is bedding, not 用品 in general;
+        # 年货包 is a package of goods, not 年货 (food)
+        items = tuple(i for i in items if not any(i in g and len(g) > len(i) for g in generic))
+        generic = tuple(g for g in generic if not any(g in i and len(i) > len(g) for i in items))
         if generic:
             return HeaderMatch(ITEMS_ISSUED, None, scale, measure, INFERRED, "goods word", (*generic, *items))
         types = tuple(dict.fromkeys(self._item[w] for w in items))

@@ -323,8 +323,8 @@ class TableReader:
             raw_name = cell_text(sheet.cell(r, table.name_col)).strip()
             name = _ENUMERATION.sub("", normalise_text(raw_name))
             value = sheet.cell(r, table.value_col) if table.value_col >= 0 else None
-            unit = cell_text(sheet.cell(r, table.unit_col)).strip() if table.unit_col is not None else ""
-            unit = unit if self.headers.is_measure(unit) else None
+            # the unit column as written: the header reader tells a measure (户, 万元) from other text
+            unit = cell_text(sheet.cell(r, table.unit_col)).strip() or None if table.unit_col is not None else None
             others = {c: sheet.cell(r, c) for c in table.other_cols if _is_figure_text(sheet.cell(r, c))}
             if not name:
                 unnamed = {**({table.value_col: value} if _is_figure_text(value) else {}), **others}

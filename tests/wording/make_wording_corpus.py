@@ -1,0 +1,179 @@
+#!/usr/bin/env python
+"""Turn the wording corpus (figure phrases from public civil-affairs releases, each labelled with the indicator it
+must map to) into headers and workbooks, and score how the header reader does on them.
+
+    python tests/wording/make_wording_corpus.py OUT_DIR [--split dev|heldout]   # writes the workbooks
+    python tests/wording/make_wording_corpus.py --score [--split dev|heldout]   # prints precision and recall
+
+phrases_dev.csv and phrases_heldout.csv hold one phrase a line: the document it comes from (SOURCES.md), the phrase
+as printed, its words as a clerk would title a column, the measure written after the number, the indicator it must
+map to (empty: it must stay unmapped) and, for items_issued, the item type (a type; 混合 for several kinds; empty for
+goods named generically). The split is by document. The header reader's lexicon (data/reference/) is tuned on the
+development half only; the held-out half measures it.
+
+Each phrase becomes three headers: words with the measure in brackets (发放棉被（床）), words with the measure in a unit
+column, and a row of a list sheet (指标 | 单位 | 数量) in one workbook per document, read by the whole sheet reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+SPLITS = ("dev", "heldout")
+MIXED = "混合"  # several kinds of goods: no single item type is right
+COMBINED_TYPES = ("棉衣棉被", "米面油", "其他物资")  # types that stand for several kinds
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    doc_id: str
+    phrase: str
+    words: str
+    measure: str
+    indicator: str | None
+    item_type: str | None
+    note: str
+
+    @property
+    def header_words(self) -> str:
+        """The words as a header: a 其中 (of which) line is read as the figure it names, since a breakdown is left
+        out on purpose (the sheet reader checks that apart)."""
+        return re.sub(r"^其中[:：]?", "", self.words)
+
+    @property
+    def header(self) -> str:
+        return f"{self.header_words}（{self.measure}）" if self.measure else self.header_words
+
+    @property
+    def number(self) -> float:
+        found = _NUMBER.findall(self.phrase.replace(",", ""))
+        return float(found[0]) if found else 1.0
+
+
+def load(split: str) -> list[Phrase]:
+    with (HERE / f"phrases_{split}.csv").open(encoding="utf-8", newline="") as fh:
+        return [Phrase(r["doc_id"], r["phrase"], r["words"].strip(), r["measure"].strip(),
+                       r["indicator"].strip() or None, r["item_type"].strip() or None, r.get("note", ""))
+                for r in csv.DictReader(fh)]
+
+
+def verdict(phrase: Phrase, indicator: str | None, item_type: str | None) -> str:
+    """tp (mapped right), fp (mapped, but wrong or should not be), fn (should map, did not), tn (rightly unmapped)."""
+    if indicator is None:
+        return "fn" if phrase.indicator else "tn"
+    if indicator != phrase.indicator:
+        return "fp"
+    if phrase.indicator != "items_issued":
+        return "tp"
+    if phrase.item_type == MIXED:
+        return "tp" if item_type is None or item_type in COMBINED_TYPES else "fp"
+    return "tp" if item_type == phrase.item_type else "fp"
+
+
+@dataclass(frozen=True)
+class Score:
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    def line(self, split: str) -> str:
+        return (f"{split}: {self.tp + self.fp + self.fn + self.tn} phrases, {self.tp + self.fn} to map; "
+                f"precision {self.precision:.1%} ({self.fp} wrong of {self.tp + self.fp} mapped), "
+                f"recall {self.recall:.1%} ({self.fn} missed), {self.tn} rightly left unmapped")
+
+
+def read_header(catalogue, phrase: Phrase, unit_column: bool = False):
+    """What the header reader makes of a phrase as a header: (indicator, item_type), Nones when unmapped."""
+    from transforms.headers import HeaderMatch
+
+    found = catalogue.read(phrase.header_words, unit=phrase.measure) if unit_column else catalogue.read(phrase.header)
+    return (found.indicator, found.item_type) if isinstance(found, HeaderMatch) else (None, None)
+
+
+def score(catalogue, phrases: list[Phrase], unit_column: bool = False) -> tuple[Score, list[tuple]]:
+    counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    errors = []
+    for p in phrases:
+        got = read_header(catalogue, p, unit_column)
+        v = verdict(p, *got)
+        counts[v] += 1
+        if v in ("fp", "fn"):
+            errors.append((v, p, got))
+    return Score(**counts), errors
+
+
+def write_workbooks(out: Path, phrases: list[Phrase]) -> dict[str, list[tuple[str, Phrase]]]:
+    """One list workbook per document (指标 | 单位 | 数量, a phrase a row); returns file → [(name cell, phrase)]."""
+    import xlsxwriter
+
+    out.mkdir(parents=True, exist_ok=True)
+    by_doc: dict[str, list[Phrase]] = {}
+    for p in phrases:
+        by_doc.setdefault(p.doc_id, []).append(p)
+    written = {}
+    for doc, rows in sorted(by_doc.items()):
+        name = f"浈江区_{doc}_20231220.xlsx"
+        book = xlsxwriter.Workbook(str(out / name))
+        book.set_properties({"created": __import__("datetime").datetime(2023, 12, 20)})
+        sheet = book.add_worksheet("统计表")
+        sheet.write_row(0, 0, ["填报单位：浈江区民政局"])
+        sheet.write_row(1, 0, ["统计截止日期：2023-12-20"])
+        sheet.write_row(2, 0, ["序号", "指标", "单位", "数量"])
+        placed = []
+        for n, p in enumerate(rows):
+            sheet.write_row(3 + n, 0, [n + 1, p.header_words, p.measure, p.number])
+            placed.append((f"B{4 + n}", p))
+        book.close()
+        written[name] = placed
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", nargs="?", type=Path)
+    parser.add_argument("--split", choices=SPLITS)
+    parser.add_argument("--score", action="store_true", help="print precision and recall of the header reader")
+    parser.add_argument("--errors", action="store_true", help="with --score: list each wrong or missed phrase")
+    args = parser.parse_args(argv)
+    splits = [args.split] if args.split else list(SPLITS)
+    if args.score:
+        sys.path.insert(0, str(REPO))
+        from transforms.headers import HeaderCatalogue
+        from transforms.layout import SHIPPED_REFERENCE
+        from transforms.reference import load_reference
+
+        catalogue = HeaderCatalogue(load_reference(SHIPPED_REFERENCE))
+        for split in splits:
+            result, errors = score(catalogue, load(split))
+            print(result.line(split))
+            for kind, p, got in errors if args.errors else ():
+                print(f"  {kind} {p.doc_id} {p.header} -> {got[0]} {got[1] or ''}  (want {p.indicator} "
+                      f"{p.item_type or ''}) {p.note}")
+        return 0
+    if args.out is None:
+        parser.error("give OUT_DIR, or --score")
+    for split in splits:
+        written = write_workbooks(args.out / split, load(split))
+        print(f"{split}: {len(written)} workbooks in {args.out / split}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
