@@ -145,6 +145,10 @@ def _start_prefect(layout: Layout):
 
 
 def _outcome_table(outcomes: list[dict]) -> Table:
+    from rich.markup import escape
+
+    from transforms.status import state_word
+
     table = Table(title="Files ingested", title_justify="left")
     for column in ("file", "submission", "unit", "as of", "status"):
         table.add_column(column, no_wrap=True)
@@ -153,9 +157,54 @@ def _outcome_table(outcomes: list[dict]) -> Table:
         unread = f"{o['unread_cells']} figure cell(s) not read" if o.get("unread_cells") and o["status"] != "rejected" \
             else ""
         note = o["reason"] or ", ".join(p for p in (f"{o['warnings']} warning(s)" if o["warnings"] else "", unread) if p)
-        table.add_row(o["file_name"], o["submission_id"], o["unit_code"] or "?", o["as_of_date"] or "?",
-                      o["status"], note)
+        # a loaded file with cells not read shows as needing a look (需核对), never as a clean "loaded"; names and
+        # reasons come from the files: escaped, so that a [bracket] in them is printed, not taken for markup
+        table.add_row(*map(escape, (o["file_name"], o["submission_id"], o["unit_code"] or "?", o["as_of_date"] or "?",
+                                    state_word(o), note)))
     return table
+
+
+WARNINGS_WAIT_SECONDS = 5.0  # the run's own writes are done; another writer is not worth a longer wait
+
+
+def _recorded_warnings(submission_ids: list[str]) -> tuple[dict[str, list[dict]], str | None]:
+    """The warnings recorded with these files, read back from the warehouse (the outcomes carry only their
+    number), and why they could not be read, if so."""
+    from transforms import warehouse
+    from transforms.status import file_warnings
+
+    path = Layout(home()).warehouse
+    if not path.exists():
+        return {}, f"no warehouse at {path}"
+    try:
+        con = warehouse.connect(path, read_only=True, wait_seconds=WARNINGS_WAIT_SECONDS)
+    except Exception as exc:  # the run's result stands without the warnings' text
+        return {}, f"{type(exc).__name__}: {exc}"
+    try:
+        return file_warnings(con, submission_ids), None
+    except Exception as exc:
+        return {}, f"{type(exc).__name__}: {exc}"
+    finally:
+        con.close()
+
+
+def _print_warnings(outcomes: list[dict]) -> None:
+    """The text of every warning of the files of `outcomes`, grouped per file, with sheet and cell."""
+    from transforms.status import state_word, warning_text
+
+    warned = {o["submission_id"]: o for o in outcomes if o["warnings"] and o["submission_id"]}
+    if not warned:
+        return
+    found, problem = _recorded_warnings(list(warned))
+    out.print(f"Warnings ({sum(o['warnings'] for o in warned.values())}), per file:")
+    for submission_id, o in warned.items():
+        out.print(f"  {o['file_name']} ({o['unit_code'] or '?'}, as of {o['as_of_date'] or '?'}, {state_word(o)}):",
+                  markup=False, soft_wrap=True)
+        for w in found.get(submission_id, []):
+            out.print(f"    {warning_text(w)}", markup=False, soft_wrap=True)
+    if problem:
+        out.print(f"  The warnings' text could not be read from the warehouse ({problem}); "
+                  "`warmline status --date D` lists them per file.", markup=False, soft_wrap=True)
 
 
 LISTED_ALL_UP_TO = 50  # files; past that, the table lists only the files with something to say
@@ -177,6 +226,7 @@ def _print_outcomes(outcomes: list[dict]) -> None:
                   "each unit's files of a day.")
     else:
         out.print(_outcome_table(outcomes))
+    _print_warnings(outcomes)
     counts = {s: sum(1 for o in outcomes if o["status"] == s) for s in ("loaded", "superseded", "duplicate", "rejected")}
     out.print("Files: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for o in outcomes:
@@ -224,32 +274,71 @@ def _print_summary(summary, ref: Reference) -> None:
         out.print(f"{len(summary.missing)} units missing: " + ", ".join(u["unit_name"] for u in summary.missing))
 
 
+FORCE_HELP = "Publish even when a blocking check fails; needs --reason. The failures and the reason are recorded."
+REASON_HELP = "Why the day is published past its blocking checks (with --force); kept with the publication."
+
+
+def _publishing_day(layout: Layout, ref: Reference, date: Optional[str], force: bool,
+                    reason: Optional[str]) -> tuple[dt.date, Optional[str]]:
+    """The day a publishing command works on, asked of the gate: inside the campaign, and --force with a reason."""
+    from transforms.gate import OutsideCampaign, campaign_day, decide
+
+    try:
+        day, note = campaign_day(ref.campaign, _parse_day(date), dt.datetime.now(ref.campaign.timezone).date())
+        decide(day, [], force, reason)
+    except (OutsideCampaign, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    return day, note
+
+
+def _print_publication(day: dt.date, published: bool, forced: bool, blocking: list, paths: list[Path],
+                       command: str) -> None:
+    """Where the bulletin went, and whether the day is published; the exit status says the same to a script."""
+    from transforms.gate import DRAFT_MARK
+
+    def say(line: str) -> None:  # a path is printed whole and as it is, never wrapped or read as markup
+        out.print(line, soft_wrap=True, markup=False)
+
+    folder = paths[0].parent if paths else None
+    if published and forced:
+        say(f"Bulletin: {folder}/ — published with {len(blocking)} blocking check(s) failing (--force); "
+            "they and the reason are recorded with the publication.")
+    elif published:
+        say(f"Bulletin: {folder}/ ({', '.join(p.name for p in paths)}) — published.")
+    else:
+        names = ", ".join(dict.fromkeys(c.check for c in blocking))
+        say(f"NOT PUBLISHED: {len(blocking)} blocking check(s) failed for {day} ({names}).")
+        if folder:
+            say(f"A draft marked {DRAFT_MARK} is in {folder}/; it is not the release.")
+        say(f"Fix the submissions, or publish anyway with `warmline {command} --date {day} --force "
+            f"--reason \"…\"`.")
+
+
 @app.command()
 def run(date: Optional[str] = typer.Option(None, "--date", help="Day to compute, YYYY-MM-DD; default: today "
-                                                                   "in the campaign's time zone."),
-        force: bool = typer.Option(False, "--force", help="Publish even when a blocking check fails; the "
-                                                         "failures are stated and recorded.")) -> None:
-    """The main job: ingest everything pending, compute and check the day, print it, publish its bulletin."""
+                                                                   "in the campaign's time zone (its last day "
+                                                                   "once it has ended)."),
+        force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+        reason: Optional[str] = typer.Option(None, "--reason", help=REASON_HELP)) -> None:
+    """The main job: ingest everything pending, compute and check the day, print it, publish its bulletin.
+    Exit status 0 published, 3 not published (blocking checks failed), 1 error (a day outside the campaign too)."""
     with _errors():
-        day = _parse_day(date)
         layout = _layout()
         ref = _reference(layout)
+        day, note = _publishing_day(layout, ref, date, force, reason)
+        if note:
+            out.print(note)
         with _start_prefect(layout):
             from flows.daily_rollup import daily_rollup
 
-            result = daily_rollup(str(layout.home), day, force=force)
+            result = daily_rollup(str(layout.home), day, force=force, reason=reason)
         _print_outcomes(result["outcomes"])
         _print_summary(result["summary"], ref)
         _print_checks(result["checks"])
-        if result.get("bulletin"):
-            paths = result["bulletin"]
-            out.print(f"Bulletin: {paths[0].parent}/ ({', '.join(p.name for p in paths)})")
-        if result["blocking"] and result["published"]:
-            out.print(f"Published with {len(result['blocking'])} blocking check(s) failing (--force); "
-                      "they are recorded with the publication.")
-        elif result["blocking"]:
-            out.print(f"NOT PUBLISHED: {len(result['blocking'])} blocking check(s) failed for {result['day']}. "
-                      f"Fix the submissions, or publish anyway with `warmline run --date {result['day']} --force`.")
+        _print_publication(result["day"], result["published"], result["forced"], result["blocking"],
+                           result["bulletin"], "run")
+    if not result["published"]:
+        raise typer.Exit(3)
 
 
 def _print_checks(checks) -> None:
@@ -269,25 +358,33 @@ def _print_checks(checks) -> None:
 
 
 @app.command()
-def bulletin(date: str = typer.Option(..., "--date", help="Day to publish, YYYY-MM-DD.")) -> None:
-    """(Re)write the press bulletin of a day from the warehouse: bulletin.md, bulletin.docx, chart.png, figures.csv."""
+def bulletin(date: str = typer.Option(..., "--date", help="Day to publish, YYYY-MM-DD."),
+             force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+             reason: Optional[str] = typer.Option(None, "--reason", help=REASON_HELP)) -> None:
+    """(Re)write the press bulletin of a day from the warehouse: bulletin.md, bulletin.docx, chart.png, figures.csv.
+    A day the blocking checks hold back gets a draft marked 草稿（未发布） instead, and exit status 3."""
     with _errors():
-        day = _parse_day(date)
         layout = _layout()
+        ref = _reference(layout)
+        day, _ = _publishing_day(layout, ref, date, force, reason)
         if not layout.warehouse.exists():
             raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
-        from transforms import warehouse
-        from transforms.bulletin import BulletinError, bulletin_folder, load_wording, write_bulletin
+        configure_prefect(layout)  # the checks load the suites through Prefect's modules: their log lines go to the log
+        from flows.publish_day import gate_day, publish_day
+        from transforms.bulletin import BulletinError
 
-        con = warehouse.connect(layout.warehouse, read_only=True)
         try:
-            written = write_bulletin(con, day, bulletin_folder(layout.bulletins, day), load_wording(layout.reference))
+            decision = gate_day(str(layout.home), day, force, reason)
+            written = publish_day(str(layout.home), decision)
         except BulletinError as exc:
             raise UserError(f"bulletin for {day} not written: {exc}") from None
-        finally:
-            con.close()
-        for path in written:
+        if decision.blocking:
+            _print_checks(decision.blocking)
+        for path in written.paths:
             out.print(f"wrote {path}")
+        _print_publication(day, decision.publishable, decision.forced, decision.blocking, written.paths, "bulletin")
+    if not decision.publishable:
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -434,7 +531,7 @@ def _print_status_units(status) -> None:
         units.add_column(column, justify=justify, overflow="fold")
     for u in status.units:
         units.add_row(*map(escape, (u["unit_name"], u["unit_code"], COMPLETENESS[u["completeness"]][1],
-                                    str(u["report_date"] or "—"), received_cell(u), figures_cell(u),
+                                    str(u["report_date"] or "—"), received_cell(u, status.now), figures_cell(u),
                                     *headline_cells(u), files_cell(u["files"]))))
     out.print(units)
 
@@ -571,31 +668,44 @@ def _print_unread(unread) -> None:
 def _print_status(status, page: Optional[Path], docs: Optional[Path], docs_problem: Optional[str]) -> None:
     from rich.markup import escape
 
-    from transforms.status import correction_text, overlap_text, publication_lines, revision_text
+    from transforms.status import (correction_text, overlap_text, publication_lines, revision_text, state_word,
+                                   warning_text)
 
     out.print(f"{status.campaign} — status of {status.day} (deadline {status.deadline:%H:%M}, {status.timezone})",
               markup=False)
     if status.units:
         _print_status_units(status)
-    files = [f for u in status.units for f in u["files"]] + status.unattributed
+    files = status.files
     if files:
         table = Table(title=f"Files for {status.day}", title_justify="left")
         for column in ("received", "file", "unit", "status", "warnings", "reason"):
             table.add_column(column, overflow="fold", justify="right" if column == "warnings" else "left")
-        for f in sorted(files, key=lambda f: f["received_at"]):
-            table.add_row(*map(escape, (f"{f['received_local']:%m-%d %H:%M}", f["file_name"], f["unit_name"] or "?",
-                                        f["status"], str(f["warnings"]), f["reason"] or "")))
+        for f in files:
+            # a file for another day (a date that cannot be right) is listed on the day it came in, saying so
+            claims = f"as of {f['as_of_date']}" if f["as_of_date"] is not None and f["as_of_date"] != status.day \
+                else ""
+            reason = "; ".join(p for p in (claims, f["reason"] or "") if p)
+            table.add_row(*map(escape, (status.time_text(f["received_local"]), f["file_name"], f["unit_name"] or "?",
+                                        state_word(f), str(f["warnings"]), reason)))
         out.print(table)
+        warned = [f for f in files if f.get("warning_rows")]
+        if warned:
+            out.print(f"Warnings of the files ({sum(len(f['warning_rows']) for f in warned)}), per file:")
+            for f in warned:
+                out.print(f"  {f['file_name']} ({f['unit_name'] or '?'}, received "
+                          f"{status.time_text(f['received_local'])}):", markup=False, soft_wrap=True)
+                for w in f["warning_rows"]:
+                    out.print(f"    {warning_text(w)}", markup=False, soft_wrap=True)
     _print_checks(status.checks)
     _print_unread(status.unread)
     out.print(f"Corrections of unit reports up to {status.day}:" if status.revisions
               else f"Corrections of unit reports up to {status.day}: none")
     for r in status.revisions:
-        out.print(f"  {revision_text(r)}", markup=False, soft_wrap=True)
+        out.print(f"  {revision_text(r, status.now)}", markup=False, soft_wrap=True)
     if status.corrections:
         out.print("Published figures of earlier days changed since:")
         for c in status.corrections:
-            out.print(f"  {correction_text(c)}", markup=False, soft_wrap=True)
+            out.print(f"  {correction_text(c, status.now)}", markup=False, soft_wrap=True)
     for o in status.overlaps:
         out.print(f"Set aside: {overlap_text(o)}", markup=False, soft_wrap=True)
     for line in publication_lines(status):

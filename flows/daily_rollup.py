@@ -8,12 +8,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.events import emit_day_published
-from flows.ingest_submission import ingest_all, ingestor_for, pending_files, publish_for_analysts
+from flows.ingest_submission import ingest_all, pending_files, publish_for_analysts
+from flows.publish_day import PublishedDay, gate_day, publish_day
 from flows.runtime import task_runner
 from transforms import warehouse
-from transforms.checks import CheckResult, DayChecks
+from transforms.gate import GateDecision, campaign_day, decide
 from transforms.layout import Layout
-from transforms.publication import record_publication
 from transforms.reference import load_reference
 from transforms.rollup_state import DayState, fingerprint, recall, remember
 from transforms.summary import DaySummary, day_summary
@@ -48,45 +48,30 @@ def summarise_day(home: str, day: dt.date) -> DaySummary:
         con.close()
 
 
+@task(name="gate-day")
+def check_day(home: str, day: dt.date, force: bool, reason: str | None) -> GateDecision:
+    """The statistician's checks of the day (completeness, cumulative, outliers, cross-field, plausibility), and
+    the publishing gate's decision on them."""
+    return gate_day(home, day, force, reason)
+
+
 @task(name="write-bulletin")
-def publish_bulletin(home: str, day: dt.date) -> list[Path]:
-    """The day's press bulletin in data/bulletins/<day>/, written from the warehouse alone."""
-    from transforms.bulletin import bulletin_folder, load_wording, write_bulletin  # matplotlib: only when written
-
-    layout = Layout(Path(home))
-    con = warehouse.connect(layout.warehouse, read_only=True)
-    try:
-        return write_bulletin(con, day, bulletin_folder(layout.bulletins, day), load_wording(layout.reference))
-    finally:
-        con.close()
-
-
-@task(name="check-day")
-def check_day(home: str, day: dt.date) -> list[CheckResult]:
-    """The statistician's checks of the day (completeness, cumulative, outliers, cross-field, plausibility)."""
-    ingestor = ingestor_for(home)
-    con = warehouse.connect(Layout(Path(home)).warehouse, read_only=True)
-    try:
-        return DayChecks(ingestor.ref, ingestor.validator).run(con, day)
-    finally:
-        con.close()
-
-
-@task(name="record-publication")
-def record_day_published(home: str, day: dt.date, forced: bool, blocking: list[CheckResult]) -> None:
-    """Keep the figures as published, so a later correction is called out."""
-    con = warehouse.connect(Layout(Path(home)).warehouse)
-    try:
-        record_publication(con, day, forced, blocking)
-    finally:
-        con.close()
+def publish_bulletin(home: str, decision: GateDecision) -> PublishedDay:
+    """The day's bulletin, as the gate allows: the release (recorded), or a draft marked 草稿（未发布）."""
+    return publish_day(home, decision)
 
 
 @flow(name="daily-rollup", task_runner=task_runner())
-def daily_rollup(home: str, day: dt.date | None = None, delegate: bool = False, force: bool = False) -> dict:
-    """Ingest everything pending, compute day `day` (default: today in the campaign's zone), check it, and
-    publish it (bulletin, published figures) unless a blocking check fails and `force` is not set."""
-    day = day or campaign_today(home)
+def daily_rollup(home: str, day: dt.date | None = None, delegate: bool = False, force: bool = False,
+                 reason: str | None = None) -> dict:
+    """Ingest everything pending, compute day `day` (default: today in the campaign's zone, the last campaign day
+    once it has ended), check it, and publish it unless a blocking check fails and it is not forced with a
+    reason. A day outside the campaign is refused (OutsideCampaign) before anything is computed."""
+    ref = load_reference(Layout(Path(home)).reference)
+    day, day_note = campaign_day(ref.campaign, day, campaign_today(home))
+    if day_note:
+        get_run_logger().info(day_note)
+    decide(day, [], force, reason)  # a --force without a reason is refused before anything is done
     files = pending_files(Layout(Path(home)))
     outcomes = ingest_all(files, home, delegate, publish_after=False) if files else []
     build_marts(home, day)
@@ -96,25 +81,21 @@ def daily_rollup(home: str, day: dt.date | None = None, delegate: bool = False, 
         get_run_logger().info("day %s: nothing new since the last run; its checks, bulletin and publication stand",
                               day)
         blocking = [c for c in unchanged.checks if c.blocks]
-        return {"day": day, "outcomes": outcomes, "summary": summary, "bulletin": unchanged.bulletin,
-                "checks": unchanged.checks, "blocking": blocking, "published": unchanged.published,
-                "forced": unchanged.forced}
-    checks = check_day(home, day) if summary.headline else []
-    blocking = [c for c in checks if c.blocks]
-    # A day outside the campaign has no figures and so nothing to publish; the summary says so.
-    published = bool(summary.headline) and (not blocking or force)
-    bulletin = []
-    if published:
-        bulletin = publish_bulletin(home, day)
-        record_day_published(home, day, bool(blocking), blocking)
+        return {"day": day, "day_note": day_note, "outcomes": outcomes, "summary": summary,
+                "bulletin": unchanged.bulletin, "checks": unchanged.checks, "blocking": blocking,
+                "published": unchanged.published, "forced": unchanged.forced, "draft": not unchanged.published}
+    decision = check_day(home, day, force, reason)
+    written = publish_bulletin(home, decision)
     publish_for_analysts(home)
     get_run_logger().info("day %s: %d files ingested, %d units missing, %d blocking checks, published: %s",
-                          day, len(outcomes), len(summary.missing), len(blocking), published)
-    if published:
+                          day, len(outcomes), len(summary.missing), len(decision.blocking), decision.publishable)
+    if decision.publishable:
         emit_day_published(day.isoformat(), day_event_payload(summary, outcomes))
-    _remember_day(home, day, force, DayState(checks, published, published and bool(blocking), bulletin))
-    return {"day": day, "outcomes": outcomes, "summary": summary, "bulletin": bulletin, "checks": checks,
-            "blocking": blocking, "published": published, "forced": published and bool(blocking)}
+    _remember_day(home, day, force, DayState(list(decision.checks), decision.publishable, decision.forced,
+                                             written.paths))
+    return {"day": day, "day_note": day_note, "outcomes": outcomes, "summary": summary, "bulletin": written.paths,
+            "checks": list(decision.checks), "blocking": decision.blocking, "published": decision.publishable,
+            "forced": decision.forced, "draft": written.draft}
 
 
 def _recall_day(home: str, day: dt.date, force: bool) -> DayState | None:

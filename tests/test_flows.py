@@ -95,18 +95,21 @@ def test_a_blocking_check_holds_the_day_back_until_forced_and_corrections_are_ca
 
     send(dt.date(2023, 12, 20), 450, "始兴县_1220.xlsx")  # below its own earlier report: blocks by default
     held = daily_rollup(str(layout.home), dt.date(2023, 12, 20))
-    assert (held["published"], held["bulletin"]) == (False, [])
+    assert (held["published"], held["draft"]) == (False, True)
+    assert [p.parent for p in held["bulletin"]] == [layout.bulletins / "2023-12-20" / "draft"] * 4
     assert [(c.check, c.unit_code, c.found) for c in held["blocking"]] == [("cumulative_falls", "440222", "450")]
-    assert not (layout.bulletins / "2023-12-20").exists()
+    assert not (layout.bulletins / "2023-12-20" / "bulletin.md").exists()
 
-    forced = daily_rollup(str(layout.home), dt.date(2023, 12, 20), force=True)
+    with pytest.raises(ValueError, match="--force needs --reason"):
+        daily_rollup(str(layout.home), dt.date(2023, 12, 20), force=True)
+    forced = daily_rollup(str(layout.home), dt.date(2023, 12, 20), force=True, reason="已电话核实")
     assert (forced["published"], forced["forced"]) == (True, True)
 
     # a correction of a day already published, received on the 21st
     send(dt.date(2023, 12, 18), 520, "始兴县_1218_更正.xlsx", dt.datetime(2023, 12, 21, 10, 0))
     assert daily_rollup(str(layout.home), dt.date(2023, 12, 21))["published"] is True
     text = (layout.bulletins / "2023-12-21" / "bulletin.md").read_text(encoding="utf-8")
-    assert "更正：12月18日发布的全市走访慰问户数500户，经报送单位更正后为520户。" in text
+    assert "更正：12月18日发布的全市走访慰问户数为500户，经报送单位更正后为520户。" in text
     con = warehouse.connect(layout.warehouse, read_only=True)
     try:
         assert con.execute("SELECT as_of_date, forced, blocking_checks IS NOT NULL FROM raw.publications "

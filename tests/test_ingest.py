@@ -137,8 +137,8 @@ def test_rejected_file_gets_a_report_and_nothing_reaches_the_facts(home, ingesto
     report = (home.home / outcome.report_path).read_text(encoding="utf-8")
     assert "文件 File:              浈江区_bad.xlsx" in report
     assert "收到时间 Received:      2023-12-20 16:05 (Asia/Shanghai)" in report
-    assert "1. 统计表!L5 “一百二十户”  [unit-in-cell]" in report
-    assert "2. 统计表!B5 “-5”  [negative-figure]" in report
+    assert "1. 统计表!L5 “一百二十户”\n" in report and "write the number alone [unit-in-cell]\n" in report
+    assert "2. 统计表!B5 “-5”\n" in report and "[negative-figure]" in report
     assert "数值不能为负数" in report and "a figure cannot be negative" in report
     assert query(home, "SELECT households_visited, units_missing FROM marts.headline WHERE as_of_date = ?",
                  [DEMO_DATE]) == [(None, 12)]

@@ -21,6 +21,7 @@ from tests.conftest import ingest_inbox
 from tests.test_checks import D, campaign, send  # noqa: F401 (campaign: the scenario fixture, used by name)
 from transforms import warehouse
 from transforms.ingest import Ingestor
+from transforms.gate import decide
 from transforms.publication import record_publication
 from transforms.quality_docs import docs_index, stored_validations
 from transforms.status import day_status
@@ -79,35 +80,37 @@ def test_status_prints_each_unit_on_time_late_or_missing_and_the_blocking_check(
     lines = status(campaign, "--date", "2023-12-20")
     assert lines[:2] == ["韶关市“寒冬送温暖”专项行动 — status of 2023-12-20 (deadline 17:00, Asia/Shanghai)",
                          "  units: 2 on time, 1 late, 0 carried forward, 9 missing"]
-    assert row(lines, "翁源县") == ["翁源县", "440229", "late", "2023-12-20", "12-20 21:00", "1", "70", "—", "—", "—",
-                                    "loaded"]
+    # received in 2023, not this year: the year is shown
+    assert row(lines, "翁源县") == ["翁源县", "440229", "late", "2023-12-20", "2023-12-20 21:00", "1", "70", "—", "—",
+                                    "—", "loaded"]
     assert row(lines, "乐昌市") == ["乐昌市", "440281", "missing", "—", "—", "—", "—", "—", "—", "—", "—"]
     # a figure the unit left blank is shown blank, never as 0
-    assert row(lines, "始兴县") == ["始兴县", "440222", "on time", "2023-12-20", "12-20 09:00", "1", "450", "—", "—", "—",
-                                    "loaded"]
-    assert row(lines, "12-20 21:00", "翁源县_1220_21.xlsx") == ["12-20 21:00", "翁源县_1220_21.xlsx", "翁源县", "loaded",
-                                                                "0", ""]
+    assert row(lines, "始兴县") == ["始兴县", "440222", "on time", "2023-12-20", "2023-12-20 09:00", "1", "450", "—",
+                                    "—", "—", "loaded"]
+    assert row(lines, "2023-12-20 21:00", "翁源县_1220_21.xlsx") == ["2023-12-20 21:00", "翁源县_1220_21.xlsx", "翁源县",
+                                                                     "loaded", "0", ""]
     assert row(lines, "cumulative_falls") == ["cumulative_falls", "始兴县", "households_visited", "450",
                                               "≥ 500（12-18）", "BLOCKS"]
     assert row(lines, "late_units") == ["late_units", "翁源县", "", "12-20 21:00", "12-20 17:00 前 before", "warning"]
     assert "NOT PUBLISHED: 1 blocking check(s) fail for 2023-12-20 (cumulative_falls 始兴县 households_visited). " \
-           "Fix the submissions, or publish anyway with `warmline run --date 2023-12-20 --force`." in lines
+           "Fix the submissions, or publish anyway with `warmline run --date 2023-12-20 --force --reason \"…\"`." in lines
     assert lines[-2:] == [f"Data Docs: {campaign.home / DOCS}",
                           f"Status page: {campaign.bulletins / '2023-12-20' / 'status.html'}"]
 
 
 def test_status_of_an_earlier_day_shows_the_carried_unit_and_the_correction(campaign):
     lines = status(campaign, "--date", "2023-12-19")
-    assert row(lines, "始兴县") == ["始兴县", "440222", "carried forward", "2023-12-18", "12-18 09:00", "1", "500", "—",
-                                    "—", "—", "—"]
-    assert row(lines, "浈江区") == ["浈江区", "440204", "on time", "2023-12-19", "12-19 15:00", "2", "420", "—", "—",
-                                    "40", "superseded, loaded"]
-    superseded = row(lines, "12-19 09:00")
-    assert superseded[:5] == ["12-19 09:00", "浈江区_1219_9.xlsx", "浈江区", "superseded", "0"]
+    assert row(lines, "始兴县") == ["始兴县", "440222", "carried forward", "2023-12-18", "2023-12-18 09:00", "1", "500",
+                                    "—", "—", "—", "—"]
+    assert row(lines, "浈江区") == ["浈江区", "440204", "on time", "2023-12-19", "2023-12-19 15:00", "2", "420", "—",
+                                    "—", "40", "superseded, loaded"]
+    superseded = row(lines, "2023-12-19 09:00")
+    assert superseded[:5] == ["2023-12-19 09:00", "浈江区_1219_9.xlsx", "浈江区", "superseded", "0"]
     assert re.fullmatch(r"superseded by 浈江区_1219_corrected\.xlsx \([0-9a-f]{12}\), a later file for the same unit "
                         r"and date", superseded[5])
     assert lines[lines.index("Corrections of unit reports up to 2023-12-19:") + 1] == \
-        "  2023-12-19 浈江区 households_visited: 400 → 420 (浈江区_1219_9.xlsx → 浈江区_1219_corrected.xlsx, 12-19 15:00)"
+        "  2023-12-19 浈江区 households_visited: 400 → 420 (浈江区_1219_9.xlsx → 浈江区_1219_corrected.xlsx, " \
+        "2023-12-19 15:00)"
 
 
 def test_status_shows_an_outlier_as_a_warning(campaign):
@@ -131,7 +134,7 @@ def test_a_correction_after_publishing_is_called_out(campaign, ingestor, ref, tm
     blocking = [c for c in read_status(campaign, ref, day, None).checks if c.blocks]
     con = warehouse.connect(campaign.warehouse)
     try:
-        record_publication(con, day, True, blocking)
+        record_publication(con, decide(day, blocking, force=True, reason="始兴县已电话核实"), {})
     finally:
         con.close()
     send(campaign, ref, tmp_path, "始兴县", day, {"走访慰问户数（户）": 520}, at_hour=16, name="始兴县_1220_更正.xlsx")
@@ -139,12 +142,13 @@ def test_a_correction_after_publishing_is_called_out(campaign, ingestor, ref, tm
 
     lines = status(campaign, "--date", "2023-12-20")
     published = next(line for line in lines if line.startswith("Published"))
-    assert re.fullmatch(r"Published \d{4}-\d\d-\d\d \d\d:\d\d \(Asia/Shanghai\) with --force past blocking check\(s\): "
+    # published this year: the date without the year
+    assert re.fullmatch(r"Published \d\d-\d\d \d\d:\d\d \(Asia/Shanghai\) with --force past blocking check\(s\): "
                         r"cumulative_falls: 始兴县 households visited: the cumulative figure 450 is below the 500 "
-                        r"reported on 2023-12-18; a cumulative figure cannot fall — ask the unit to correct it",
-                        published)
+                        r"reported on 2023-12-18; a cumulative figure cannot fall — ask the unit to correct it; "
+                        r"reason: 始兴县已电话核实", published)
     assert lines[lines.index(published) + 1] == "  changed since: households_visited 1,020 → 1,090"
-    assert row(lines, "始兴县")[2:7] == ["on time", "2023-12-20", "12-20 16:00", "1", "520"]
+    assert row(lines, "始兴县")[2:7] == ["on time", "2023-12-20", "2023-12-20 16:00", "1", "520"]
     assert not [line for line in lines if line.startswith("│ cumulative_falls")]
 
     later = status(campaign, "--date", "2023-12-21")
@@ -160,8 +164,9 @@ def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(cam
 
     assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n')
     assert "default-src 'none'" in page and not re.search(r"https?://", page)
-    assert page_row(page, "440229") == ("翁源县 440229 迟报 late 2023-12-20 12-20 21:00 1 70 — — — 已入库 loaded "
-                                        "翁源县_1220_21.xlsx 收到 received 12-20 21:00 校验 validation: figures submission")
+    assert page_row(page, "440229") == ("翁源县 440229 迟报 late 2023-12-20 2023-12-20 21:00 1 70 — — — 已入库 loaded "
+                                        "翁源县_1220_21.xlsx 收到 received 2023-12-20 21:00 校验 validation: figures "
+                                        "submission")
     assert page_row(page, "440281") == "乐昌市 440281 未报送 missing — — — — — — — —"
     assert '<tr class="unit row-late" data-unit="440229">' in page
     assert "始兴县走访慰问户数累计数450低于12月18日报送的500" in page
@@ -250,7 +255,7 @@ def test_status_page_renders_in_headless_chromium_without_the_network(campaign, 
              f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=60).stdout
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", dom)).split())
-    assert re.search(r"翁源县 440229 迟报 late 2023-12-20 12-20 21:00", text)
+    assert re.search(r"翁源县 440229 迟报 late 2023-12-20 2023-12-20 21:00", text)  # received in another year
     assert re.search(r"乐昌市 440281 未报送 missing", text)
     assert "始兴县走访慰问户数累计数450低于12月18日报送的500" in text and "阻止发布 BLOCKS" in text
     assert not re.search(r"https?://", dom)

@@ -132,7 +132,8 @@ def test_sheet_and_file_name_that_disagree_are_an_error_not_a_guess(parser):
     assert (parsed.unit_code, parsed.as_of_date) == (None, None)
     assert [(i.rule, i.severity) for i in parsed.issues] == [("conflicting-unit", "error"), ("conflicting-date", "error")]
     assert "统计表!A1 “浈江区”" in parsed.issues[0].message_zh
-    assert "文件名 file name “武江区_2023-12-21”" in parsed.issues[0].message_zh
+    assert "文件名 “武江区_2023-12-21”" in parsed.issues[0].message_zh
+    assert "file name “武江区_2023-12-21”" in parsed.issues[0].message_en
 
 
 def test_file_name_that_agrees_with_the_sheet_is_fine(parser):

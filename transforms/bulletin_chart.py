@@ -15,7 +15,9 @@ from matplotlib.figure import Figure
 
 from transforms.bulletin_data import BulletinData, BulletinError, CityFigure
 from transforms.bulletin_numbers import official_number
+from transforms.gate import DRAFT_MARK
 from transforms.bulletin_text import Wording, month_day
+from transforms.reference import HeadlineNumbers
 
 # Simplified Chinese first; the first installed one is used. Debian: fonts-noto-cjk, fonts-wqy-zenhei.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
@@ -67,7 +69,8 @@ def draw_chart(data: BulletinData, wording: Wording, font_family: str | None = N
         for column, city in enumerate(data.headline):
             unit_word = phrases[city.indicator].unit_word if city.indicator in phrases else city.unit
             scale, axis_unit = (10_000, "万元") if city.unit == "元" else (1, unit_word)
-            _by_day(axes[0][column], data, city, unit_word, scale, f"全市{city.name_zh}（{axis_unit}）")
+            _by_day(axes[0][column], data, city, unit_word, scale, f"全市{city.name_zh}（{axis_unit}）",
+                    wording.headline_numbers)
             _by_unit(axes[1][column], data, city.indicator, unit_word, scale, f"各单位{city.name_zh}（{axis_unit}）",
                      with_names=column == 0)
         if any(data.short_of(None, city.indicator) for city in data.headline):
@@ -75,8 +78,10 @@ def draw_chart(data: BulletinData, wording: Wording, font_family: str | None = N
     return figure
 
 
-def _by_day(ax, data: BulletinData, city: CityFigure, unit_word: str, scale: int, title: str) -> None:
-    """The city-wide figure on each day of the campaign so far, the latest labelled as the bulletin writes it."""
+def _by_day(ax, data: BulletinData, city: CityFigure, unit_word: str, scale: int, title: str,
+            headline_numbers: HeadlineNumbers) -> None:
+    """The city-wide figure on each day of the campaign so far, the latest labelled as the bulletin's headline
+    writes it (by campaign.toml's `headline_numbers` rule)."""
     days = [row["as_of_date"] for row in data.history]
     points = [(i, row[city.indicator] / scale) for i, row in enumerate(data.history) if row[city.indicator] is not None]
     if points:
@@ -90,7 +95,7 @@ def _by_day(ax, data: BulletinData, city: CityFigure, unit_word: str, scale: int
     ax.set_title(title)
     if city.qualifier is not None:
         mark = SHORT_MARK if data.short_of(None, city.indicator) else ""
-        ax.annotate(official_number(city.value, city.qualifier, unit_word, headline=True) + mark,
+        ax.annotate(official_number(city.value, city.qualifier, unit_word, headline=True, rule=headline_numbers) + mark,
                     (len(days) - 1, (city.value or 0) / scale), textcoords="offset points", xytext=(-6, 6), ha="right")
 
 
@@ -117,10 +122,15 @@ def _by_unit(ax, data: BulletinData, indicator: str, unit_word: str, scale: int,
     ax.set_title(title)
 
 
-def write_chart(data: BulletinData, wording: Wording, path: Path, font_family: str | None = None) -> None:
-    """Save the chart as PNG; ChartFontError if any character would be drawn as an empty box."""
+def write_chart(data: BulletinData, wording: Wording, path: Path, font_family: str | None = None,
+                draft: bool = False) -> None:
+    """Save the chart as PNG; ChartFontError if any character would be drawn as an empty box. A draft's chart
+    says 草稿（未发布） above its title, in red, so a copy of the picture alone cannot pass for the release."""
     family = font_family or cjk_font_family()
     figure = draw_chart(data, wording, family)
+    if draft:
+        figure.text(0.01, 0.995, DRAFT_MARK, color="#c00000", fontsize=20, fontweight="bold", va="top",
+                    family=family)
     with warnings.catch_warnings(record=True) as caught, rc_context({"font.family": family}):
         warnings.simplefilter("always")
         # No Software/date metadata: the same warehouse gives the same bytes.

@@ -59,6 +59,7 @@ class UnitReport:
     submission_id: str | None
     file_name: str | None
     figures: tuple[SourceFigure, ...]
+    rejected_files: int = 0  # its files for the day that were returned for correction (rejected)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ def read_bulletin_data(con: duckdb.DuckDBPyConnection, day: dt.date) -> Bulletin
                for r in rows(con, "bulletin_unit_figures", day)]
     units = tuple(
         UnitReport(u["unit_code"], u["unit_name"], u["level"], u["expected"], u["day_status"], u["report_date"],
-                   u["submission_id"], u["file_name"], tuple(f for f in figures if f.unit_code == u["unit_code"]))
+                   u["submission_id"], u["file_name"], tuple(f for f in figures if f.unit_code == u["unit_code"]),
+                   u["rejected_files"])
         for u in rows(con, "bulletin_units", day))
     city = tuple(
         CityFigure(h["indicator"], h["name_zh"], h["unit"], h["value"], h["qualifier"], h["parts_unspecified"],

@@ -15,7 +15,9 @@ from pathlib import Path
 from transforms.bulletin_data import BulletinData, SourceFigure, UnitReport
 from transforms.bulletin_numbers import official_number
 from transforms.figures import EXACT, UNSPECIFIED, combine_qualifiers
+from transforms.gate import DRAFT_MARK
 from transforms.layout import SHIPPED_REFERENCE
+from transforms.reference import HeadlineNumbers, load_headline_numbers
 
 PHRASES_FILE = "bulletin_phrases.csv"
 ITEM_TYPES_FILE = "item_types.csv"
@@ -36,10 +38,12 @@ class Phrase:
 
 @dataclass(frozen=True)
 class Wording:
-    """Indicator phrases in the order a paragraph lists them, and the unit word of each item type."""
+    """Indicator phrases in the order a paragraph lists them, the unit word of each item type, and how the headline
+    writes its figures (campaign.toml's [bulletin.headline_numbers])."""
 
     phrases: tuple[Phrase, ...]
     item_units: dict[str, str]
+    headline_numbers: HeadlineNumbers = HeadlineNumbers()
 
     def ordered(self, indicators: dict[str, dict]) -> list[Phrase]:
         """Every indicator's phrase, those without a line in the phrase file last, worded from the catalogue."""
@@ -88,10 +92,12 @@ class Bulletin:
     day: dt.date
     blocks: tuple[Block, ...]
     published: tuple[Published, ...]
+    draft: bool = False  # held back by the publishing gate: marked 草稿（未发布） in its title and on every page
 
 
 def load_wording(folder: Path) -> Wording:
-    """bulletin_phrases.csv and item_types.csv from `folder`, or as shipped where the home predates them."""
+    """bulletin_phrases.csv, item_types.csv and campaign.toml's headline rule from `folder`, or as shipped where the
+    home predates them."""
     phrases_path = _reference_file(folder, PHRASES_FILE)
     phrases = []
     for line, row in enumerate(_read_csv(phrases_path), start=2):
@@ -102,7 +108,7 @@ def load_wording(folder: Path) -> Wording:
                              f"e.g. 走访慰问困难群众{{n}}")
         phrases.append(phrase)
     item_units = {r["item_type"].strip(): r["unit"].strip() for r in _read_csv(_reference_file(folder, ITEM_TYPES_FILE))}
-    return Wording(tuple(phrases), item_units)
+    return Wording(tuple(phrases), item_units, load_headline_numbers(folder))
 
 
 def _reference_file(folder: Path, name: str) -> Path:
@@ -132,7 +138,7 @@ class _Composer:
     def figure(self, figure_id: str, value, qualifier, unit_word: str, *, indicator: str, query: str,
                item_type: str | None = None, unit: UnitReport | None = None, headline: bool = False,
                sources: tuple[SourceFigure, ...] = ()) -> str:
-        text = official_number(value, qualifier, unit_word, headline=headline)
+        text = official_number(value, qualifier, unit_word, headline=headline, rule=self.wording.headline_numbers)
         # today's figures may be short of cells not read; a correction's figures are of an earlier day
         unread = self.data.short_of(unit.code if unit else None, indicator) \
             if query in ("bulletin_headline", "bulletin_unit_figures") else 0
@@ -197,12 +203,16 @@ class _Composer:
     def notes(self) -> list[Block]:
         d = self.data
         notes = [self.coverage_note()]
-        carried = d.units_with("carried_forward")
-        if carried:
+        # a unit whose file of the day was returned for correction did report: it is said so, not "未报送"
+        for returned in (False, True):
+            carried = [u for u in d.units_with("carried_forward") if bool(u.rejected_files) == returned]
+            if not carried:
+                continue
             dates = sorted({u.report_date for u in carried})
             stated = "，".join(f"{'、'.join(u.name for u in carried if u.report_date == date)}数据截至"
                               f"{month_day(date, d.day)}" for date in dates)
-            notes.append(f"{stated}（当日未报送，沿用最近一次报送的数据，已计入全市合计）。")
+            why = "当日报送数据退回修改" if returned else "当日未报送"
+            notes.append(f"{stated}（{why}，沿用最近一次报送的数据，已计入全市合计）。")
         unspecified = self.unspecified_parts()
         if unspecified:
             notes.append("；".join(unspecified) + "。")
@@ -213,18 +223,31 @@ class _Composer:
                 *(Block("note", (Run(f"{i}. {text}"),)) for i, text in enumerate(notes, start=1))]
 
     def correction_notes(self) -> list[str]:
-        """A figure published for an earlier day and changed since by a correction, said as a correction."""
+        """A city figure printed for an earlier day whose printed text a correction has changed, quoting both texts as
+        printed: 1100余户 stays owed no correction when the figure moves from 1130 to 1150, since it covers both."""
         said = []
+        by_code = {p.indicator: p for p in self.phrases}
         for c in self.data.corrections:
             day, indicator = c["as_of_date"], c["indicator"]
-            old = (self.figure(f"correction.{day}.{indicator}.published", c["published_value"],
-                               c["published_qualifier"], c["unit"], indicator=indicator,
-                               query="corrections_before_day") if c["published_qualifier"] else "无数据")
-            new = (self.figure(f"correction.{day}.{indicator}.corrected", c["current_value"],
-                               c["current_qualifier"], c["unit"], indicator=indicator,
-                               query="corrections_before_day") if c["current_qualifier"] else "无数据")
-            said.append(f"更正：{month_day(day, self.data.day)}发布的全市{c['name_zh']}{old}，"
-                        f"经报送单位更正后为{new}。")
+            phrase = by_code.get(indicator)
+            unit_word = phrase.unit_word if phrase else c["unit"]
+            was = c.get("published_text")
+            if was is None and indicator in {f.indicator for f in self.data.headline} and c["published_qualifier"]:
+                # published before printed texts were kept: the text the bulletin printed then, by the same rule
+                was = official_number(c["published_value"], c["published_qualifier"], unit_word, headline=True,
+                                      rule=self.wording.headline_numbers)
+            if was is None:
+                continue  # a city figure that was never printed needs no correction
+            if not c["current_qualifier"]:
+                now = "无数据"
+            else:
+                now = self.figure(f"correction.{day}.{indicator}.corrected", c["current_value"], c["current_qualifier"],
+                                  unit_word, indicator=indicator, query="corrections_before_day", headline=True)
+                if now == was:
+                    self.published.pop()  # the printed text still holds: nothing to correct, nothing printed
+                    continue
+            said.append(f"更正：{month_day(day, self.data.day)}发布的全市{c['name_zh']}为{was}，"
+                        f"经报送单位更正后为{now}。")
         return said
 
     def unread_notes(self) -> list[str]:
@@ -257,9 +280,12 @@ class _Composer:
                 f"报送当日数据{self.unit_count('units_reporting', d.units_reporting)}")
         if d.units_carried:
             text += f"，沿用此前数据{self.unit_count('units_carried', d.units_carried)}"
-        missing = d.units_with("missing")
+        missing = [u for u in d.units_with("missing") if not u.rejected_files]
+        returned = [u for u in d.units_with("missing") if u.rejected_files]
         if missing:
             text += f"；{'、'.join(u.name for u in missing)}未报送数据，未计入全市合计"
+        if returned:
+            text += f"；{'、'.join(u.name for u in returned)}报送数据退回修改，未计入全市合计"
         return text + "。"
 
     def unit_count(self, name: str, n: int) -> str:
@@ -288,15 +314,16 @@ def _adds_up(total: SourceFigure, typed: list[SourceFigure]) -> bool:
                                    combine_qualifiers(f.qualifier for f in typed))
 
 
-def compose(data: BulletinData, wording: Wording) -> Bulletin:
-    """The bulletin of `data.day`: title, date line, headline paragraph, one paragraph per reporting unit, notes."""
+def compose(data: BulletinData, wording: Wording, draft: bool = False) -> Bulletin:
+    """The bulletin of `data.day`: title, date line, headline paragraph, one paragraph per reporting unit, notes.
+    A draft's title begins with 草稿（未发布）."""
     c = _Composer(data, wording)
-    blocks = [Block("title", (Run(f"{data.campaign}进展情况"),)),
+    blocks = [Block("title", (Run(f"{DRAFT_MARK if draft else ''}{data.campaign}进展情况"),)),
               Block("dateline", (Run(f"（截至{data.day.year}年{month_day(data.day)}）"),)),
               c.headline(),
               *(c.unit(u) for u in data.units if u.status != "missing"),
               *c.notes()]
-    return Bulletin(data.day, tuple(blocks), tuple(c.published))
+    return Bulletin(data.day, tuple(blocks), tuple(c.published), draft)
 
 
 _MARKDOWN_SPECIAL = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_[]<>"})

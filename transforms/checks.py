@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from transforms.formatting import plain_number
+from transforms.formatting import local_time_text, plain_number
 from transforms.reference import Reference
 from transforms.warehouse import sql
 
@@ -85,7 +85,7 @@ class DayChecks:
                                         f"{r.unit_name}尚未报送任何数据", f"{r.unit_name} has not reported yet"))
             elif r.completeness == "late":
                 out.append(self._result(
-                    LATE, day, r.unit_code, r.unit_name, None, f"{r.received_local:%m-%d %H:%M}",
+                    LATE, day, r.unit_code, r.unit_name, None, local_time_text(r.received_local, day),
                     f"{r.deadline_local:%m-%d %H:%M} 前 before",
                     f"{r.unit_name}报送时间{r.received_local:%m月%d日%H:%M}，晚于截止时间{r.deadline_local:%H:%M}",
                     f"{r.unit_name} reported at {r.received_local:%Y-%m-%d %H:%M}, after the "

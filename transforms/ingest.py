@@ -25,7 +25,7 @@ from transforms.reference import Reference
 from transforms.report import one_line_reason, rejection_report
 from transforms.safe_read import ReadResult, SafeReader
 from transforms.safe_text import readable_name, safe_file_name
-from transforms.submission import ERROR, Issue, SubmissionParser
+from transforms.submission import ERROR, WARNING, Issue, SubmissionParser
 from transforms.unit_facts import unit_facts
 from transforms.validation import SubmissionValidator
 
@@ -213,6 +213,29 @@ def too_large(size: int) -> Issue:
                  "table alone, without pictures or extra sheets")
 
 
+def as_of_after_receipt(as_of_date: dt.date | None, date_source: str | None, received_at: dt.datetime,
+                        campaign) -> list[Issue]:
+    """A warning when the file's as-of date lies after the day it was received (campaign time): a report cannot run
+    to a day still to come, so the date is a typo (12-25 for 12-22), and the file would be counted for a day nobody
+    meant. A date outside the campaign is already a rejection (date-outside-campaign): not repeated here."""
+    if as_of_date is None or not campaign.start_date <= as_of_date <= campaign.end_date:
+        return []
+    received = received_at.astimezone(campaign.timezone)
+    if as_of_date <= received.date():
+        return []
+    sheet, _, cell = (date_source or "").partition("!")
+    # a date read from the file name has no sheet: the message says where it was read instead
+    where_zh, where_en = ("", "") if cell else ("（文件名）", " (in the file name)")
+    return [Issue(
+        "date-after-receipt", WARNING,
+        f"统计截止日期 {as_of_date}{where_zh} 晚于收到文件的时间 {received:%Y-%m-%d %H:%M}，截止日期不可能在报送之后；"
+        f"本文件已计入 {as_of_date}。请核对截至日期，如有误请更正后重新报送",
+        f"the as-of date {as_of_date}{where_en} is after the file was received ({received:%Y-%m-%d %H:%M}): a report "
+        f"cannot run to a later day, and the file is counted for {as_of_date} — check the as-of date and send the "
+        "file again corrected",
+        sheet or None, cell or None)]
+
+
 # When the parser explains why there is no sender or date (a name not in the list, sources that disagree,
 # a date it cannot read), the suite's "no sender / no date found" says the same thing less well.
 _EXPLAINED_BY = {
@@ -332,12 +355,12 @@ class Ingestor:
             named = self.parser.parse([], receipt.file_name)
             return Outcome(receipt, REJECTED, one_line_reason(problems), named.unit_code, named.as_of_date,
                            issues=problems)
-        facts, total_issues = unit_facts(read.parsed.cells)
+        facts, total_issues = unit_facts(read.parsed.cells, {i.code: i.name_zh for i in self.ref.indicators})
         return read.parsed, facts, read.parsed.issues + total_issues
 
-    @staticmethod
-    def _judged(receipt: Receipt, parsed, facts: list, issues: list[Issue]) -> Outcome:
-        issues = _without_echoes(issues)
+    def _judged(self, receipt: Receipt, parsed, facts: list, issues: list[Issue]) -> Outcome:
+        issues = _without_echoes(issues) + as_of_after_receipt(parsed.as_of_date, parsed.date_source,
+                                                                 receipt.received_at, self.ref.campaign)
         outcome = Outcome(receipt, LOADED, None, parsed.unit_code, parsed.as_of_date, parsed.cells, facts, issues,
                           parsed.headers, parsed.unmapped, unread_cells=len(parsed.unmapped))
         if any(i.severity == ERROR for i in issues):

@@ -50,9 +50,10 @@ def _issue(rule: str, zh: str, en: str) -> Issue:
 
 
 def damaged(detail: str) -> Issue:
-    """The file is not a whole, valid workbook (cut short in transit, or not what its name says)."""
+    """The file is not a whole, valid workbook (cut short in transit, or not what its name says). `detail` is the
+    reader's words (zip: BadZipFile …), of use to the statistician only: the clerk's message goes without it."""
     return _issue("unreadable-file",
-                  f"文件已损坏或不完整（{detail}），可能是复制或发送时中断。请在 Excel 中重新保存后再提交",
+                  "文件已损坏或不完整，可能是复制或发送时中断。请在 Excel 中重新保存后再提交",
                   f"the file is damaged or incomplete ({detail}), perhaps cut short in transit — "
                   "re-save it in Excel and send it again")
 
@@ -221,18 +222,19 @@ def _inflate(content: bytes, part: zipfile.ZipInfo, budget: int, scanner: "_XmlS
     elif part.compress_type == zipfile.ZIP_DEFLATED:
         chunks = _deflated(data, part.filename)
     else:
-        raise _Refused(unsafe(f"部件 {part.filename} 的压缩方式 {part.compress_type}",
+        # the part's name is the file's inner structure (xl/worksheets/…), nothing a clerk can act on: English only
+        raise _Refused(unsafe("文件内部有一部分使用了不常见的压缩方式",
                               f"part {part.filename} uses compression method {part.compress_type}"))
     size, crc = 0, 0
     for chunk in chunks:
         size += len(chunk)
         if size > part.file_size:  # what the readers size their buffers by is a lie
-            raise _Refused(unsafe(f"部件 {part.filename} 解压后超过其声明的大小（{part.file_size:,} 字节）",
+            raise _Refused(unsafe(f"文件内部有一部分解压后超过其声明的大小（{part.file_size:,} 字节）",
                                   f"part {part.filename} inflates beyond the {part.file_size:,} bytes it declares"))
         if size > budget:
             raise _Refused(_too_big(MAX_UNPACKED_BYTES + 1))
         if size > RATIO_CHECKED_FROM and size > MAX_RATIO * max(part.compress_size, 1):
-            raise _Refused(unsafe(f"部件 {part.filename} 的压缩比超过 {MAX_RATIO}:1（压缩炸弹）",
+            raise _Refused(unsafe(f"文件内部有一部分压缩比超过 {MAX_RATIO}:1（压缩炸弹）",
                                   f"part {part.filename} inflates more than {MAX_RATIO}:1, a zip bomb"))
         crc = zlib.crc32(chunk, crc)
         scanner.feed(chunk)

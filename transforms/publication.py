@@ -1,4 +1,5 @@
-"""Recording that a day was published: when, whether forced past blocking checks, and the figures as they stood."""
+"""Recording that a day was published: when, whether forced past blocking checks and why, and the figures as they
+stood with the text the bulletin printed for each."""
 
 from __future__ import annotations
 
@@ -6,19 +7,23 @@ import datetime as dt
 
 import duckdb
 
-from transforms.checks import CheckResult
+from transforms.gate import GateDecision
 from transforms.warehouse import sql
 
 
-def record_publication(con: duckdb.DuckDBPyConnection, day: dt.date, forced: bool,
-                       blocking: list[CheckResult]) -> None:
-    """Keep the day's city totals as published, so a later correction to them can be called out."""
+def record_publication(con: duckdb.DuckDBPyConnection, decision: GateDecision, printed: dict[str, str]) -> None:
+    """Keep the day's city totals as published and the text each was printed as (`printed`, by indicator), so a
+    later correction is called out only when what was printed no longer holds."""
     now = dt.datetime.now(dt.timezone.utc)
+    blocking = "\n".join(f"{r.check}: {r.message_en}" for r in decision.blocking) if decision.forced else ""
     con.execute("BEGIN")
     try:
-        con.execute("INSERT INTO raw.publications VALUES (?, ?, ?, ?)",
-                    [day, now, forced, "\n".join(f"{r.check}: {r.message_en}" for r in blocking) or None])
-        con.execute(sql("record_published_figures"), {"day": day, "published_at": now})
+        con.execute("INSERT INTO raw.publications (as_of_date, published_at, forced, blocking_checks, force_reason) "
+                    "VALUES (?, ?, ?, ?, ?)", [decision.day, now, decision.forced, blocking or None,
+                                               decision.force_reason if decision.forced else None])
+        con.execute(sql("record_published_figures"),
+                    {"day": decision.day, "published_at": now, "printed_indicators": list(printed),
+                     "printed_texts": list(printed.values())})
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

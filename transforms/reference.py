@@ -111,6 +111,71 @@ class Checks:
 
 
 @dataclass(frozen=True)
+class HeadlineNumbers:
+    """How the bulletin's headline writes a figure ([bulletin.headline_numbers] of campaign.toml): below a keep
+    threshold with every reported digit, up to 1万 cut to a few leading digits, from 1万 in 万 cut to a step.
+    The defaults are the shipped values, so a campaign.toml without the table reads as shipped."""
+
+    keep_digits_below: int = 10_000
+    leading_digits_below_wan: int = 2
+    large_step_wan: Decimal = Decimal("0.1")
+    money_keep_yuan_below: int = 10_000
+    money_step_wan: Decimal = Decimal("0.1")
+
+
+HEADLINE_NUMBERS_TABLE = "[bulletin.headline_numbers]"
+# The smallest and largest a whole-number setting may be, and why the bound, which the message says.
+_HEADLINE_WHOLE_NUMBERS = {
+    "keep_digits_below": (1, 100_000, "from 10万 a count is written in 万 even in a unit's paragraph"),
+    "leading_digits_below_wan": (1, 4, "a figure under 1万 has at most four digits"),
+    "money_keep_yuan_below": (1, 10_000, "from 1万元 money is written in 万元"),
+}
+# A step in 万 must be a power of ten from 0.0001万 (1) to 1万, so the figure is cut at a digit.
+_HEADLINE_STEPS = ("large_step_wan", "money_step_wan")
+_STEPS_ALLOWED = tuple(Decimal(1).scaleb(-k) for k in range(5))
+
+
+def headline_numbers(settings: dict) -> HeadlineNumbers:
+    """The headline rule from campaign.toml's parsed settings; ValueError naming campaign.toml, the key and the fix."""
+    table = settings.get("bulletin", {}).get("headline_numbers", {})
+    if not isinstance(table, dict):
+        raise ValueError(f"campaign.toml {HEADLINE_NUMBERS_TABLE} must be a table of settings, e.g. "
+                         f"keep_digits_below = 10000 on a line under {HEADLINE_NUMBERS_TABLE}")
+    known = (*_HEADLINE_WHOLE_NUMBERS, *_HEADLINE_STEPS)
+    for key in table:
+        if key not in known:
+            raise ValueError(f"campaign.toml {HEADLINE_NUMBERS_TABLE} has an unknown setting {key!r}: "
+                             f"correct or remove it (the settings are {', '.join(known)})")
+    values: dict[str, int | Decimal] = {}
+    shipped = HeadlineNumbers()
+    for key, (smallest, largest, why) in _HEADLINE_WHOLE_NUMBERS.items():
+        if key not in table:
+            continue
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not smallest <= value <= largest:
+            raise ValueError(f"campaign.toml {HEADLINE_NUMBERS_TABLE} {key} = {value!r}: must be a whole number "
+                             f"from {smallest} to {largest} ({why}), e.g. {key} = {getattr(shipped, key)}")
+        values[key] = value
+    for key in _HEADLINE_STEPS:
+        if key not in table:
+            continue
+        value = table[key]
+        step = Decimal(repr(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if step not in _STEPS_ALLOWED:
+            raise ValueError(f"campaign.toml {HEADLINE_NUMBERS_TABLE} {key} = {value!r}: must be one of "
+                             f"{', '.join(str(s) for s in reversed(_STEPS_ALLOWED))} (the 万 figure is cut at a digit), "
+                             f"e.g. {key} = {getattr(shipped, key)}")
+        values[key] = step
+    return HeadlineNumbers(**values)
+
+
+def load_headline_numbers(folder: Path) -> HeadlineNumbers:
+    """The headline rule of `folder`'s campaign.toml (the shipped one for a home without it)."""
+    with _shipped_if_missing(folder, "campaign.toml").open("rb") as fh:
+        return headline_numbers(tomllib.load(fh))
+
+
+@dataclass(frozen=True)
 class Campaign:
     name: str
     city: str
@@ -123,6 +188,7 @@ class Campaign:
     expected_units: tuple[str, ...]
     checks: Checks = Checks()
     overlaps: tuple[Overlap, ...] = ()
+    headline_numbers: HeadlineNumbers = HeadlineNumbers()
 
 
 @dataclass(frozen=True)
@@ -221,7 +287,7 @@ def load_reference(folder: Path) -> Reference:
         start_date=c["start_date"], end_date=c["end_date"], timezone=ZoneInfo(c.get("timezone", "Asia/Shanghai")),
         daily_deadline=dt.time(hour, minute), rollup_cron=c.get("rollup_cron", "0 18 * * *"),
         expected_units=tuple(str(u) for u in c["expected_units"]),
-        checks=_checks(settings), overlaps=_overlaps(settings),
+        checks=_checks(settings), overlaps=_overlaps(settings), headline_numbers=headline_numbers(settings),
     )
     by_alias: dict[str, Unit] = {}
     for unit in units:

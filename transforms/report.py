@@ -22,11 +22,21 @@ def one_line_reason(issues: list[Issue]) -> str:
     return issue_line(errors[0]) + more if errors else ""
 
 
+def _issue_block(issue: Issue, head: str) -> list[str]:
+    """An issue as the report shows it: where it is, then the Chinese and the English each on a line of its own, so
+    that the clerk's line holds only the clerk's words; the rule's code goes with the English, for the statistician."""
+    place = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else (issue.sheet or "整个文件 whole file")
+    found = f" “{issue.raw_text}”" if issue.raw_text else ""
+    indent = " " * len(head)
+    return [f"{head}{place}{found}", f"{indent}{issue.message_zh}", f"{indent}{issue.message_en} [{issue.rule}]"]
+
+
 def rejection_report(outcome: Outcome, ref: Reference) -> str:
-    """The text of data/raw/rejected/<file>.<id>.txt."""
+    """The text of data/raw/rejected/<file>.<id>.txt. The clerk reads it: the Chinese names the file as it was sent,
+    never where it is kept here; the unit's code and the archived copy are in the English closing line."""
     r = outcome.receipt
     tz = ref.campaign.timezone
-    unit = ref.unit(outcome.unit_code).name + f" ({outcome.unit_code})" if outcome.unit_code else "未识别 not recognised"
+    unit = ref.unit(outcome.unit_code).name if outcome.unit_code else "未识别 not recognised"
     day = outcome.as_of_date.isoformat() if outcome.as_of_date else "未识别 not recognised"
     errors = [i for i in outcome.issues if i.severity == ERROR]
     warnings = [i for i in outcome.issues if i.severity != ERROR]
@@ -44,12 +54,12 @@ def rejection_report(outcome: Outcome, ref: Reference) -> str:
         "",
     ]
     for n, issue in enumerate(errors, 1):
-        place = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else (issue.sheet or "整个文件 whole file")
-        found = f" “{issue.raw_text}”" if issue.raw_text else ""
-        lines += [f"{n}. {place}{found}  [{issue.rule}]", f"   {issue.message_zh}", f"   {issue.message_en}", ""]
+        lines += _issue_block(issue, f"{n}. ") + [""]
     if warnings:
         lines += ["另有提示（不影响受理）/ Also noted (not a reason for rejection):", ""]
-        lines += [f"- {issue_line(w)}" for w in warnings]
-        lines.append("")
-    lines.append(f"原文件已存档 / The original is archived as {r.archive_path}")
+        for w in warnings:
+            lines += _issue_block(w, "- ") + [""]
+    unit_code = f" (unit {outcome.unit_code})" if outcome.unit_code else ""
+    lines += [f"原文件“{r.file_name}”已存档。",
+              f"The original is archived as {r.archive_path}{unit_code}."]
     return "\n".join(lines) + "\n"

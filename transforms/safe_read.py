@@ -89,7 +89,8 @@ def timed_out(limits: ReadLimits) -> Issue:
 
 def crashed(how: str) -> Issue:
     """The reader process died some other way."""
-    return _unsafe_read("read-crashed", f"读取程序异常终止（{how}）", f"the reader stopped ({how})")
+    # how it died (a signal, an exit status, what the reader said) helps the statistician, not the clerk
+    return _unsafe_read("read-crashed", "读取程序异常终止", f"the reader stopped ({how})")
 
 
 class SafeReader:
@@ -221,7 +222,8 @@ class SafeReader:
         if kind == "unreadable":
             rule, zh, en = payload
             return ReadResult(None, Issue(rule, ERROR, zh, en), seconds, peak)
-        return ReadResult(None, Issue("read-failed", ERROR, f"读取文件时出错（{payload}），请在 Excel 中重新保存后再提交",
+        # the error's text may name the reader's own files and code: it goes in the English only
+        return ReadResult(None, Issue("read-failed", ERROR, "读取文件时出错，请在 Excel 中重新保存后再提交",
                                       f"reading the file failed ({payload}) — re-save it in Excel and send it "
                                       "again"), seconds, peak)
 

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from transforms.checks import CheckResult, DayChecks
-from transforms.formatting import figure_text, plain_number
+from transforms.formatting import figure_text, local_time_text, plain_number
 from transforms.publication import corrections_since_publication
 from transforms.quality_docs import StoredValidation, validations_of
 from transforms.reference import Reference
 from transforms.unread import REASONS, Unread, day_unread
 from transforms.warehouse import sql
 
+# A loaded file with figure cells that were not read: loaded, but not cleanly — someone has to look at it.
+NEEDS_LOOK = "needs_look"
 # completeness → (Chinese, English)
 COMPLETENESS = {"on_time": ("按时", "on time"), "late": ("迟报", "late"),
                 "carried_forward": ("沿用前次", "carried forward"), "missing": ("未报送", "missing")}
 FILE_STATES = {"loaded": ("已入库", "loaded"), "rejected": ("退回", "rejected"),
-               "superseded": ("已被替代", "superseded"), "duplicate": ("重复", "duplicate")}
+               "superseded": ("已被替代", "superseded"), "duplicate": ("重复", "duplicate"),
+               NEEDS_LOOK: ("需核对", "needs a look")}
 CHECKS = {"missing_units": "未报送", "late_units": "迟报", "cumulative_falls": "累计数下降", "outlier": "新增异常",
           "cross_field": "指标间矛盾", "plausibility": "比例不合理", "total_mismatch": "合计不符"}
 # the four headline figures: (code, Chinese, English with unit)
@@ -33,6 +37,21 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, day: dt.date) -> list[dict]
     cursor = con.execute(sql(name), {"day": day})
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def file_warnings(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, list[dict]]:
+    """submission_id → the warnings recorded with that file (raw.issues rows: sheet, cell, raw_text, message_zh,
+    message_en), in the order found; a file without warnings is not a key."""
+    ids = sorted(set(submission_ids))
+    if not ids:
+        return {}
+    cursor = con.execute(sql("status_warnings"), {"submission_ids": ids})
+    columns = [d[0] for d in cursor.description]
+    found: dict[str, list[dict]] = {}
+    for values in cursor.fetchall():
+        row = dict(zip(columns, values))
+        found.setdefault(row["submission_id"], []).append(row)
+    return found
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,25 @@ class DayStatus:
     overlaps: list[dict]
     validations: dict[str, list[StoredValidation]] = field(default_factory=dict)  # submission_id → its results
     unread: list[Unread] = field(default_factory=list)  # figures in the counted files that were not loaded
+    now: dt.datetime | None = None  # when read (campaign time; default: the clock): which times need their year
+
+    def __post_init__(self) -> None:
+        if self.now is None:
+            object.__setattr__(self, "now", dt.datetime.now(ZoneInfo(self.timezone)))
+
+    def time_text(self, local: dt.datetime | None) -> str:
+        """A campaign-time moment of this status as local_time_text writes it."""
+        return local_time_text(local, self.now)
+
+    @property
+    def files(self) -> list[dict]:
+        """Every file the status lists (the units' and the unattributed), each once, in the order received."""
+        seen, files = set(), []
+        for f in [f for u in self.units for f in u["files"]] + self.unattributed:
+            if f["submission_id"] not in seen:
+                seen.add(f["submission_id"])
+                files.append(f)
+        return sorted(files, key=lambda f: (f["received_at"], f["file_name"]))
 
     @property
     def blocking(self) -> list[CheckResult]:
@@ -70,16 +108,23 @@ class DayStatus:
 
 
 def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date, validator=None,
-               stored: list[StoredValidation] | None = None) -> DayStatus:
+               stored: list[StoredValidation] | None = None, now: dt.datetime | None = None) -> DayStatus:
     """Read day `day` from the warehouse and run its checks; `validator` runs the cross-field suite, `stored`
-    (the kept validation results) links each submission to its Data Docs pages."""
+    (the kept validation results) links each submission to its Data Docs pages; `now` (default: the clock, in the
+    campaign's time zone) decides which times need their year."""
+    tz = ref.campaign.timezone
     figures = {u["unit_code"]: u for u in _rows(con, "day_units", day)}
     unread = day_unread(con, day)
     files = _rows(con, "status_submissions", day)
+    warnings = file_warnings(con, [f["submission_id"] for f in files if f["warnings"]])
+    for f in files:
+        f["warning_rows"] = warnings.get(f["submission_id"], [])
     units = []
     for row in _rows(con, "check_completeness", day):
         unit = {**row, **{k: v for k, v in figures.get(row["unit_code"], {}).items() if k not in row}}
-        unit["files"] = [f for f in files if f["unit_code"] == row["unit_code"] and f["as_of_date"] == day]
+        # a file whose date cannot be right is also shown on the day it was received: the day it was sent on
+        unit["files"] = [f for f in files if f["unit_code"] == row["unit_code"]
+                         and (f["as_of_date"] == day or (f["date_doubtful"] and f["received_day"] == day))]
         unit["cells_unread"] = sum(u.cells for u in unread if u.unit_code == row["unit_code"])
         units.append(unit)
     listed = {f["submission_id"] for u in units for f in u["files"]}
@@ -88,7 +133,6 @@ def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date, val
         found = validations_of(stored or [], f["unit_code"], f["as_of_date"], f["received_at"], f["processed_at"])
         if found:
             validations[f["submission_id"]] = found
-    tz = ref.campaign.timezone
     corrections = [{**c, "published_local": c["published_at"].astimezone(tz).replace(tzinfo=None)}
                    for c in corrections_since_publication(con, day)]
     return DayStatus(
@@ -97,26 +141,59 @@ def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date, val
         checks=DayChecks(ref, validator).run(con, day), revisions=_rows(con, "status_revisions", day),
         corrections=corrections, changed_since_published=_rows(con, "status_day_changes", day),
         publications=_rows(con, "status_publications", day), overlaps=_rows(con, "status_overlaps", day),
-        validations=validations, unread=unread)
+        validations=validations, unread=unread, now=(now or dt.datetime.now(tz)).astimezone(tz))
 
 
 # -- words shared by the command line and status.html --------------------------------------------------------
 
+def file_state(f: dict) -> str:
+    """The file's state as shown: its recorded status, except that a loaded file with figure cells not read needs
+    a look (NEEDS_LOOK) rather than passing for cleanly loaded."""
+    return NEEDS_LOOK if f["status"] == "loaded" and f.get("unread_cells") else f["status"]
+
+
+def state_word(f: dict) -> str:
+    """'loaded', 'rejected' …; '需核对 needs a look' for a loaded file with figure cells not read."""
+    state = file_state(f)
+    return " ".join(FILE_STATES[state]) if state == NEEDS_LOOK else state
+
+
+def _remarks(f: dict) -> str:
+    """' (2 warnings, 3 cells not read)', or '' for a file with nothing to remark."""
+    parts = [f"{f['warnings']} warning{'' if f['warnings'] == 1 else 's'}" if f["warnings"] else "",
+             f"{f['unread_cells']} cell{'' if f['unread_cells'] == 1 else 's'} not read"
+             if file_state(f) == NEEDS_LOOK else ""]
+    remarks = ", ".join(p for p in parts if p)
+    return f" ({remarks})" if remarks else ""
+
+
 def file_note(f: dict) -> str:
-    """'loaded', 'loaded, 2 warnings', 'rejected: <reason>', 'superseded by …' — one line per file."""
-    warnings = f" ({f['warnings']} warning{'' if f['warnings'] == 1 else 's'})" if f["warnings"] else ""
+    """'loaded', 'loaded (2 warnings)', 'rejected: <reason>', 'superseded by …', '需核对 needs a look (3 cells not
+    read)' — one line per file."""
     reason = f["reason"] or ""
     if not reason:
-        return f["status"] + warnings
-    return (reason if reason.startswith(f["status"]) else f"{f['status']}: {reason}") + warnings
+        return state_word(f) + _remarks(f)
+    return (reason if reason.startswith(f["status"]) else f"{state_word(f)}: {reason}") + _remarks(f)
 
 
 def files_cell(files: list[dict]) -> str:
     """A unit's files of the day in short: 'superseded, loaded (1 warning)'; '—' for none."""
     if not files:
         return "—"
-    return ", ".join(f["status"] + (f" ({f['warnings']} warning{'' if f['warnings'] == 1 else 's'})"
-                                    if f["warnings"] else "") for f in files)
+    return ", ".join(state_word(f) + _remarks(f) for f in files)
+
+
+def warning_place(w: dict) -> str:
+    """Where a warning was found: 'sheet!C5', 'sheet', or '' for the file as a whole."""
+    if w["sheet"] and w["cell"]:
+        return f"{w['sheet']}!{w['cell']}"
+    return w["sheet"] or w["cell"] or ""
+
+
+def warning_text(w: dict) -> str:
+    """'统计表!C5 “走访户”: <Chinese> — <English>': one warning on one line, where and what first."""
+    place = " ".join(p for p in (warning_place(w), f"“{w['raw_text']}”" if w["raw_text"] else "") if p)
+    return f"{place + ': ' if place else ''}{w['message_zh']} — {w['message_en']}"
 
 
 def figures_cell(unit: dict) -> str:
@@ -134,8 +211,8 @@ def headline_cells(unit: dict) -> list[str]:
             for code, _, _ in HEADLINE]
 
 
-def received_cell(unit: dict) -> str:
-    return f"{unit['received_local']:%m-%d %H:%M}" if unit.get("received_local") else "—"
+def received_cell(unit: dict, now: dt.datetime) -> str:
+    return local_time_text(unit.get("received_local"), now)
 
 
 def effect(check: CheckResult) -> str:
@@ -158,10 +235,11 @@ def publication_lines(status: DayStatus) -> list[str]:
     lines = []
     if status.publications:
         last = status.publications[-1]
-        when = f"{last['published_local']:%Y-%m-%d %H:%M} ({status.timezone})"
+        when = f"{status.time_text(last['published_local'])} ({status.timezone})"
         if state == FORCED:
             lines.append(f"Published {when} with --force past blocking check(s): "
-                         + "; ".join((last["blocking_checks"] or "").splitlines()))
+                         + "; ".join((last["blocking_checks"] or "").splitlines())
+                         + (f"; reason: {last['force_reason']}" if last.get("force_reason") else ""))
         else:
             lines.append(f"Published {when}.")
         for c in status.changed_since_published:
@@ -173,7 +251,7 @@ def publication_lines(status: DayStatus) -> list[str]:
     elif state == BLOCKED:
         lines.append(f"NOT PUBLISHED: {len(status.blocking)} blocking check(s) fail for {day} "
                      f"({blocking_list(status)}). Fix the submissions, or publish anyway with "
-                     f"`warmline run --date {day} --force`.")
+                     f"`warmline run --date {day} --force --reason \"…\"`.")
     else:
         lines.append(f"Not published yet; no blocking check fails: `warmline run --date {day}` publishes it.")
     return lines
@@ -186,17 +264,18 @@ def unread_text(u: Unread, names: dict[str, str] | None = None) -> str:
             f"{'' if u.cells == 1 else 's'}): {REASONS[u.reason][1]}{could}")
 
 
-def revision_text(r: dict) -> str:
+def revision_text(r: dict, now: dt.datetime) -> str:
     what = r["indicator"] + (f"（{r['item_type']}）" if r["item_type"] else "")
     return (f"{r['as_of_date']} {r['unit_name']} {what}: {change_text(r['old_value'], r['old_qualifier'])} → "
             f"{change_text(r['new_value'], r['new_qualifier'])} ({r['old_file']} → {r['new_file']}, "
-            f"{r['revised_local']:%m-%d %H:%M})")
+            f"{local_time_text(r['revised_local'], now)})")
 
 
-def correction_text(c: dict) -> str:
-    was, now = (change_text(c["published_value"], c["published_qualifier"]),
-                change_text(c["current_value"], c["current_qualifier"]))
-    return f"{c['as_of_date']} {c['indicator']}: published {was} on {c['published_local']:%m-%d %H:%M}, now {now}"
+def correction_text(c: dict, now: dt.datetime) -> str:
+    was, current = (change_text(c["published_value"], c["published_qualifier"]),
+                    change_text(c["current_value"], c["current_qualifier"]))
+    return (f"{c['as_of_date']} {c['indicator']}: published {was} on {local_time_text(c['published_local'], now)}, "
+            f"now {current}")
 
 
 def overlap_text(o: dict) -> str:

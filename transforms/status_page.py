@@ -9,7 +9,8 @@ from pathlib import Path
 
 from transforms.checks import CheckResult
 from transforms.status import (BLOCKED, CHECKS, COMPLETENESS, FILE_STATES, FORCED, HEADLINE, NOT_YET, DayStatus,
-                               change_text, effect, figures_cell, file_note, headline_cells, received_cell)
+                               change_text, effect, figures_cell, file_note, file_state, headline_cells,
+                               received_cell, warning_place)
 from transforms.unread import REASONS
 
 FILE_NAME = "status.html"
@@ -31,7 +32,7 @@ td.nowrap { white-space: nowrap; }
 .blank { color: #8c959f; }
 .badge { display: inline-block; padding: 0 .5em; border-radius: 1em; font-size: .92em; white-space: nowrap; }
 .on_time, .loaded, .published { background: #dafbe1; color: #116329; }
-.late, .forced, .warning { background: #fff8c5; color: #7d4e00; }
+.late, .forced, .warning, .needs_look { background: #fff8c5; color: #7d4e00; }
 .carried_forward { background: #ddf4ff; color: #0550ae; }
 .missing, .rejected, .blocks, .blocked { background: #ffebe9; color: #a40e26; }
 .superseded, .duplicate, .not_published, .accepted { background: #eaeef2; color: #424a53; }
@@ -44,6 +45,7 @@ tr.row-on_time td:first-child { border-left: 4px solid #4ac26b; }
 .banner p { margin: .2em 0; }
 .counts span { margin-right: .8em; }
 td.files { min-width: 22em; }
+tr.file-group th { background: #eaeef2; white-space: normal; }
 .file { margin: .1em 0 .35em; }
 .msg-en { color: #59636e; }
 .note { color: #59636e; font-size: .92em; }
@@ -71,14 +73,18 @@ def _table(head: list[str], rows: list[str]) -> str:
 
 
 def _file_line(f: dict, status: DayStatus, page_dir: Path) -> str:
-    zh, en = FILE_STATES[f["status"]]
+    state = file_state(f)
+    zh, en = FILE_STATES[state]
     links = "".join(f' <a href="{_href(v.page, page_dir)}">{escape(v.suite)}</a>'
                     for v in status.validations.get(f["submission_id"], []))
     links = f'<span class="note">校验 validation:{links}</span>' if links else ""
-    note = file_note(f) if f["reason"] or f["warnings"] else ""
+    note = file_note(f) if f["reason"] or f["warnings"] or state != f["status"] else ""
     detail = " ".join(p for p in (f'<span class="msg-en">{escape(note)}</span>' if note else "", links) if p)
-    return (f'<div class="file">{_badge(f["status"], f"{zh} {en}")} {escape(f["file_name"])} '
-            f'<span class="note">收到 received {f["received_local"]:%m-%d %H:%M}</span>'
+    # the day of a file sent for another day (a date that cannot be right) says which day it claims
+    claims = (f' <span class="note">截至 as of {escape(str(f["as_of_date"]))}</span>'
+              if f["as_of_date"] is not None and f["as_of_date"] != status.day else "")
+    return (f'<div class="file">{_badge(state, f"{zh} {en}")} {escape(f["file_name"])} '
+            f'<span class="note">收到 received {escape(status.time_text(f["received_local"]))}</span>{claims}'
             + (f"<br>{detail}" if detail else "") + "</div>")
 
 
@@ -91,7 +97,7 @@ def _units(status: DayStatus, page_dir: Path) -> str:
             f'<tr class="unit row-{escape(u["completeness"])}" data-unit="{escape(u["unit_code"])}">'
             f'<td class="nowrap">{escape(u["unit_name"])}</td>{_cell(u["unit_code"], "nowrap")}'
             f'<td>{_badge(u["completeness"], f"{zh} {en}")}</td>'
-            + _cell(str(u["report_date"] or "—"), "nowrap") + _cell(received_cell(u), "nowrap")
+            + _cell(str(u["report_date"] or "—"), "nowrap") + _cell(received_cell(u, status.now), "nowrap")
             + _cell(figures_cell(u), "num") + "".join(_cell(t, "num") for t in headline_cells(u))
             + f'<td class="files">{files}</td></tr>')
     head = ["单位<br>unit", "代码<br>code", "报送<br>status", "数据日期<br>report of", "收到<br>received",
@@ -127,9 +133,10 @@ def _publication(status: DayStatus) -> str:
     state, day = status.publication_state, status.day
     if status.publications:
         last = status.publications[-1]
-        when = f"{last['published_local']:%Y-%m-%d %H:%M}（{status.timezone}）"
+        when = f"{status.time_text(last['published_local'])}（{status.timezone}）"
         lines = [f"已发布 Published {when}" if state != FORCED else
-                 f"已强制发布 Published with --force {when}, past blocking check(s): {last['blocking_checks'] or ''}"]
+                 f"已强制发布 Published with --force {when}, past blocking check(s): {last['blocking_checks'] or ''}"
+                 + (f"；原因 reason: {last['force_reason']}" if last.get("force_reason") else "")]
         lines += [f"发布后有更正 changed since: {c['name_zh']} {c['indicator']} "
                   f"{change_text(c['published_value'], c['published_qualifier'])} → "
                   f"{change_text(c['current_value'], c['current_qualifier'])}" for c in status.changed_since_published]
@@ -141,7 +148,7 @@ def _publication(status: DayStatus) -> str:
                  f"blocking check(s) fail"]
         lines += [f"{c.unit_name}：{c.message_zh} — {c.message_en}" for c in status.blocking]
         lines.append(f"请单位更正后重新运行，或强制发布 / fix the submissions, or publish anyway: "
-                     f"warmline run --date {day} --force")
+                     f"warmline run --date {day} --force --reason \"…\"")
     else:
         lines = [f"尚未发布，无阻止发布的核查 / not published yet; no blocking check fails: warmline run --date {day}"]
     body = "".join(f"<p>{escape(line)}</p>" for line in lines)
@@ -158,7 +165,8 @@ def _corrections(status: DayStatus) -> str:
                 + _cell(change_text(r["old_value"], r["old_qualifier"]), "num")
                 + _cell(change_text(r["new_value"], r["new_qualifier"]), "num")
                 + f"<td>{escape(r['old_file'])} → {escape(r['new_file'])}</td>"
-                f"<td class=\"nowrap\">{r['revised_local']:%m-%d %H:%M}</td></tr>" for r in status.revisions]
+                f"<td class=\"nowrap\">{escape(status.time_text(r['revised_local']))}</td></tr>"
+                for r in status.revisions]
         out.append("<h2>单位更正 Corrections of unit reports</h2>" + _table(
             ["数据日期 as of", "单位 unit", "指标 figure", "原值 was", "更正为 now", "文件 files", "更正时间 corrected"],
             rows))
@@ -167,7 +175,8 @@ def _corrections(status: DayStatus) -> str:
                 f"<td>{escape(c['name_zh'])} {escape(c['indicator'])}</td>"
                 + _cell(change_text(c["published_value"], c["published_qualifier"]), "num")
                 + _cell(change_text(c["current_value"], c["current_qualifier"]), "num")
-                + f"<td class=\"nowrap\">{c['published_local']:%m-%d %H:%M}</td></tr>" for c in status.corrections]
+                + f"<td class=\"nowrap\">{escape(status.time_text(c['published_local']))}</td></tr>"
+                for c in status.corrections]
         out.append("<h2>已发布数字的更正 Published figures changed since</h2>" + _table(
             ["数据日期 as of", "指标 figure", "已发布 published", "现为 now", "发布时间 published at"], rows))
     return "".join(out)
@@ -205,14 +214,40 @@ def _unread(status: DayStatus) -> str:
                       "数字 cells", "首个 first"], rows))
 
 
+def _warnings(status: DayStatus) -> str:
+    """The text of every warning recorded with the day's files, grouped per file: where (sheet and cell), the text
+    found there, and the message in Chinese with the English beside it."""
+    files = [f for f in status.files if f.get("warning_rows")]
+    if not files:
+        return ""
+    rows = []
+    for f in files:
+        unit = f["unit_name"] or f["unit_code"] or "未识别单位 unit not read"
+        rows.append(f'<tr class="file-group" data-submission="{escape(f["submission_id"])}"><th colspan="3">'
+                    f'{escape(f["file_name"])} <span class="note">{escape(unit)} · 收到 received '
+                    f'{escape(status.time_text(f["received_local"]))} · {len(f["warning_rows"])} 条提示 '
+                    f'warning{"" if len(f["warning_rows"]) == 1 else "s"}</span></th></tr>')
+        for w in f["warning_rows"]:
+            rows.append(f'<tr class="warning-row">{_cell(warning_place(w) or "—", "nowrap")}'
+                        f'{_cell(w["raw_text"] or "—")}'
+                        f'<td>{escape(w["message_zh"])}<br><span class="msg-en">{escape(w["message_en"])}</span>'
+                        "</td></tr>")
+    count = sum(len(f["warning_rows"]) for f in files)
+    return (f"<h2>文件提示 Warnings in the files ({count})</h2>"
+            '<p class="note">文件已处理，但以下内容请核对 / the files were processed, but these need a look.</p>'
+            + _table(["位置 where", "原文 text", "说明 message"], rows))
+
+
 def _unattributed(status: DayStatus) -> str:
     if not status.unattributed:
         return ""
-    rows = [f"<tr><td class=\"nowrap\">{f['received_local']:%m-%d %H:%M}</td><td>{escape(f['file_name'])}</td>"
-            f"<td>{_badge(f['status'], ' '.join(FILE_STATES[f['status']]))}</td><td>{escape(file_note(f))}</td></tr>"
+    rows = [f"<tr><td class=\"nowrap\">{escape(status.time_text(f['received_local']))}</td>"
+            f"<td>{escape(f['file_name'])}</td>"
+            f"<td>{_badge(file_state(f), ' '.join(FILE_STATES[file_state(f)]))}</td><td>{escape(file_note(f))}</td></tr>"
             for f in status.unattributed]
-    return "<h2>未识别单位或日期的文件 Files with no unit or date</h2>" + _table(
-        ["收到 received", "文件 file", "状态 status", "原因 reason"], rows)
+    return ("<h2>未识别单位或日期、或日期有误的文件 Files with no unit or date, or a date that cannot be right</h2>"
+            + _table(
+        ["收到 received", "文件 file", "状态 status", "原因 reason"], rows))
 
 
 def render_status_page(status: DayStatus, page_dir: Path, docs_index: Path | None = None,
@@ -234,7 +269,8 @@ def render_status_page(status: DayStatus, page_dir: Path, docs_index: Path | Non
         f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f"<h1>{escape(status.campaign)} · 每日核查 The statistician's day</h1>\n"
         f'<p class="sub">{status.day} · 截止时间 deadline {status.deadline:%H:%M}（{escape(status.timezone)}）</p>\n'
-        + _publication(status) + "\n" + _units(status, page_dir) + "\n" + _checks(status) + "\n"
+        + _publication(status) + "\n" + _units(status, page_dir) + "\n" + _warnings(status) + "\n"
+        + _checks(status) + "\n"
         + _unread(status) + _corrections(status) + _overlaps(status) + _unattributed(status)
         + f"\n<footer>{docs}{generated}</footer>\n</body>\n</html>\n")
 

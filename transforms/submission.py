@@ -14,6 +14,8 @@ from transforms.reference import Reference
 from transforms.tables import NO_HEADER, NO_TABLE, TableReader
 from transforms.workbook import Sheet
 
+FILE_NAME_SOURCE = "文件名 file name"  # where a unit or date read from the file's name was found
+
 __all__ = ["ERROR", "WARNING", "PART", "TOTAL", "SUBTOTAL", "CellFigure", "Issue", "ParsedSubmission",
            "HeaderReading", "UnmappedCell", "SubmissionParser", "parse_date"]
 
@@ -53,10 +55,10 @@ class SubmissionParser:
         stem = Path(file_name).stem
         unit = self.ref.find_unit(stem)
         if unit:
-            units.append(MetaValue(unit.code, stem, "文件名 file name"))
+            units.append(MetaValue(unit.code, stem, FILE_NAME_SOURCE))
         day = parse_date(stem, self.ref.campaign.start_date, self.ref.campaign.end_date)
         if day:
-            dates.append(MetaValue(day, stem, "文件名 file name"))
+            dates.append(MetaValue(day, stem, FILE_NAME_SOURCE))
 
     def _settle(self, what: str, found: list[MetaValue], out: ParsedSubmission) -> tuple[object, str | None]:
         """One value from all sources, or an issue: sources that disagree are a rejection, never a guess."""
@@ -64,15 +66,18 @@ class SubmissionParser:
         if len(values) == 1:
             return found[0].meaning, found[0].where  # the first source read: the sheet before the file name
         if len(values) > 1:
-            listing = "; ".join(f"{v.where} “{v.raw}”" for v in found)
+            # each language names the file name in its own words; a sheet source (统计表!A2) reads the same in both
+            listing_zh = "；".join(f"{'文件名' if v.where == FILE_NAME_SOURCE else v.where} “{v.raw}”" for v in found)
+            listing_en = "; ".join(f"{'file name' if v.where == FILE_NAME_SOURCE else v.where} “{v.raw}”"
+                                   for v in found)
             zh_what, en_what = ("填报单位", "reporting unit") if what == "unit" else ("统计截止日期", "as-of date")
             in_sheet = next((v for v in found if "!" in v.where), None)
             sheet, _, cell = in_sheet.where.partition("!") if in_sheet else (None, None, None)
             out.issues.append(Issue(
                 f"conflicting-{what}", ERROR,
-                f"{zh_what}前后不一致（{listing}），请统一为同一{zh_what}",
-                f"the file gives different {en_what}s ({listing}) — make them agree",
-                sheet, cell or None, in_sheet.raw if in_sheet else listing))
+                f"{zh_what}前后不一致（{listing_zh}），请统一为同一{zh_what}",
+                f"the file gives different {en_what}s ({listing_en}) — make them agree",
+                sheet, cell or None, in_sheet.raw if in_sheet else listing_en))
         return None, None
 
     # -- what was not read --------------------------------------------------------------------------

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from transforms.figures import APPROX, AT_LEAST, EXACT, UNSPECIFIED, combine_qualifiers
+from transforms.formatting import plain_number
 from transforms.headers import ITEMS_ISSUED
 from transforms.submission import ERROR, PART, TOTAL, CellFigure, Issue
 
@@ -59,13 +62,25 @@ def _row_items_all_types(row: list[CellFigure]) -> list[_Amount]:
 SUMMARY_SHEET_WORDS = ("汇总", "合计", "总表", "总计")
 
 
-def unit_facts(cells: list[CellFigure]) -> tuple[list[UnitFact], list[Issue]]:
+@cache
+def _shipped_names_zh() -> dict[str, str]:
+    from transforms.layout import SHIPPED_REFERENCE
+    from transforms.reference import load_reference
+
+    return {i.code: i.name_zh for i in load_reference(SHIPPED_REFERENCE).indicators}
+
+
+def unit_facts(cells: list[CellFigure], names_zh: Mapping[str, str] | None = None) -> tuple[list[UnitFact],
+                                                                                             list[Issue]]:
     """Figures per (indicator, item_type): the total row's figure where there is one, else the sum of the rows.
 
     A 小计 (subtotal) row is never added. Sheets combine the same way: a summary sheet (汇总) is the total of
     the others, and sheets without one add up (a sheet per town). Returns the facts and the issues found
     on the way (a total that disagrees with its parts). Cells with a parse problem are left to validation.
+    `names_zh` (indicator code → 中文名, from the reference) names indicators in the clerk's messages; the
+    shipped catalogue's names when not given.
     """
+    names_zh = _shipped_names_zh() if names_zh is None else names_zh
     by_sheet: dict[str, list[CellFigure]] = defaultdict(list)
     for c in cells:
         if c.figure is not None and c.problem is None:
@@ -74,18 +89,19 @@ def unit_facts(cells: list[CellFigure]) -> tuple[list[UnitFact], list[Issue]]:
     across: dict[tuple[str, str | None], dict[str, list[_Amount]]] = defaultdict(lambda: defaultdict(list))
     for sheet, sheet_cells in by_sheet.items():
         role = TOTAL if any(w in sheet for w in SUMMARY_SHEET_WORDS) else PART
-        for key, amount in _sheet_amounts(sheet_cells, issues).items():
+        for key, amount in _sheet_amounts(sheet_cells, issues, names_zh).items():
             across[key][role].append(amount)
     facts = []
     for (indicator, item_type), roles in across.items():
-        chosen = _settle_total(indicator, item_type, roles, issues)
+        chosen = _settle_total(indicator, item_type, roles, issues, names_zh)
         facts.append(UnitFact(indicator, item_type, chosen.value, chosen.qualifier, chosen.unspecified,
                               chosen.cells, chosen.raw))
     facts.sort(key=lambda f: (f.indicator, f.item_type or ""))
     return facts, issues
 
 
-def _sheet_amounts(cells: list[CellFigure], issues: list[Issue]) -> dict[tuple[str, str | None], _Amount]:
+def _sheet_amounts(cells: list[CellFigure], issues: list[Issue],
+                   names_zh: Mapping[str, str]) -> dict[tuple[str, str | None], _Amount]:
     """One sheet's figure per (indicator, item_type), from its total row or its part rows."""
     rows: dict[int, list[CellFigure]] = defaultdict(list)
     for c in cells:
@@ -102,17 +118,17 @@ def _sheet_amounts(cells: list[CellFigure], issues: list[Issue]) -> dict[tuple[s
     amounts = {}
     for (indicator, item_type), roles in by_key.items():
         if roles.get(PART) or roles.get(TOTAL):  # only subtotal rows: adding them would double count
-            amounts[(indicator, item_type)] = _settle_total(indicator, item_type, roles, issues)
+            amounts[(indicator, item_type)] = _settle_total(indicator, item_type, roles, issues, names_zh)
     return amounts
 
 
 def _settle_total(indicator: str, item_type: str | None, roles: dict[str, list[_Amount]],
-                  issues: list[Issue]) -> _Amount:
+                  issues: list[Issue], names_zh: Mapping[str, str]) -> _Amount:
     """The total where there is one (checked against the parts), else the sum of the parts."""
     parts, totals = roles.get(PART, []), roles.get(TOTAL, [])
     chosen = _sum(totals or parts)
     if totals and parts:
-        issues.extend(_check_total(indicator, item_type, chosen, _sum(parts)))
+        issues.extend(_check_total(indicator, item_type, chosen, _sum(parts), names_zh))
     return chosen
 
 
@@ -129,13 +145,17 @@ def _disagree(total: _Amount, parts: _Amount) -> bool:
     return False
 
 
-def _check_total(indicator: str, item_type: str | None, total: _Amount, parts: _Amount) -> list[Issue]:
+def _check_total(indicator: str, item_type: str | None, total: _Amount, parts: _Amount,
+                 names_zh: Mapping[str, str]) -> list[Issue]:
     if not _disagree(total, parts):
         return []
-    what = indicator + (f"（{item_type}）" if item_type else "")
+    # the clerk knows an indicator by its Chinese name and goods by their type (棉被); the code is for the statistician
+    what_zh = item_type or names_zh.get(indicator, indicator)
+    what_en = indicator + (f" ({item_type})" if item_type else "")
+    said, added = plain_number(total.value), plain_number(parts.value)
     sheet, _, cell = total.cells[0].partition("!")
     return [Issue(
         "total-mismatch", ERROR,
-        f"{what} 合计行为 {total.value:,f}，各行之和为 {parts.value:,f}，两者不一致，请核对合计行或各行数据",
-        f"{what}: the total row says {total.value:,f} but the rows above add up to {parts.value:,f} — correct the total or the rows",
+        f"{what_zh} 合计行为 {said}，各行之和为 {added}，两者不一致，请核对合计行或各行数据",
+        f"{what_en}: the total row says {said} but the rows above add up to {added} — correct the total or the rows",
         sheet, cell, total.raw)]

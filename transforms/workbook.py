@@ -90,7 +90,7 @@ def read_sheets(content: bytes, file_name: str) -> list[Sheet]:
         if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
             raise UnreadableFile(*ENCRYPTED, rule="encrypted-file") from exc
         raise UnreadableFile(
-            f"文件已损坏或不是有效的表格文件，无法打开（{type(exc).__name__}），请在 Excel 中重新保存后再提交",
+            f"文件已损坏或不是有效的表格文件，无法打开，请在 Excel 中重新保存后再提交",
             f"the file is damaged or not a valid spreadsheet ({type(exc).__name__}: {exc}) — re-save it in Excel and send it again",
         ) from exc
 

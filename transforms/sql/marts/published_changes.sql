@@ -1,8 +1,9 @@
--- City-wide figures that changed after their day was published (a correction arrived later).
+-- City-wide figures that changed after their day was published (a correction arrived later), with the text the
+-- bulletin printed for them (NULL for a figure it did not print, or published before printed texts were kept).
 with
 
 last_published as (
-    select as_of_date, indicator, value, qualifier, published_at
+    select as_of_date, indicator, value, qualifier, printed, published_at
     from raw.published_figures
     qualify published_at = max(published_at) over (partition by as_of_date)
 ),
@@ -13,6 +14,7 @@ final as (
         p.indicator,
         p.value as published_value,
         p.qualifier as published_qualifier,
+        p.printed as published_text,
         t.value as current_value,
         t.qualifier as current_qualifier,
         p.published_at

@@ -5,3 +5,5 @@ CREATE TABLE IF NOT EXISTS raw.publications (
     forced            BOOLEAN NOT NULL,
     blocking_checks   VARCHAR            -- the blocking checks that failed when forced, one per line
 );
+-- Why the statistician published past the blocking checks (`--force --reason`); NULL when not forced.
+ALTER TABLE raw.publications ADD COLUMN IF NOT EXISTS force_reason VARCHAR;

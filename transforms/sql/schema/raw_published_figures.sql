@@ -6,3 +6,5 @@ CREATE TABLE IF NOT EXISTS raw.published_figures (
     value         DOUBLE,
     qualifier     VARCHAR
 );
+-- The figure's text as the bulletin printed it (2.4万余户), so a correction is owed only when that text changes.
+ALTER TABLE raw.published_figures ADD COLUMN IF NOT EXISTS printed VARCHAR;

@@ -1,0 +1,67 @@
+"""Publishing a day through the gate: the one path by which any command or flow writes a day's bulletin.
+
+`warmline run`, `warmline bulletin` and the served daily flow all call `gate_day` and then `publish_day`, so a day
+the blocking checks hold back never gets an unmarked bulletin by one path while another refuses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from flows.ingest_submission import ingestor_for
+from transforms import warehouse
+from transforms.checks import DayChecks
+from transforms.gate import GateDecision, decide
+from transforms.layout import Layout
+from transforms.publication import record_publication
+
+
+@dataclass(frozen=True)
+class PublishedDay:
+    """What publishing a day wrote: the bulletin's files, and whether they are the release or a marked draft."""
+
+    decision: GateDecision
+    paths: list[Path]
+
+    @property
+    def draft(self) -> bool:
+        return not self.decision.publishable
+
+
+def gate_day(home: str, day: dt.date, force: bool = False, reason: str | None = None) -> GateDecision:
+    """Run the day's checks and ask the gate (the checks' cross-field suite needs Great Expectations)."""
+    ingestor = ingestor_for(home)
+    con = warehouse.connect(Layout(Path(home)).warehouse, read_only=True)
+    try:
+        checks = DayChecks(ingestor.ref, ingestor.validator).run(con, day)
+    finally:
+        con.close()
+    return decide(day, checks, force, reason)
+
+
+def publish_day(home: str, decision: GateDecision) -> PublishedDay:
+    """Write the day's bulletin as the gate allows: the release (recorded, with the text of each figure printed)
+    when publishable, else a draft marked 草稿（未发布） in data/bulletins/<day>/draft/."""
+    from transforms.bulletin import (bulletin_folder, compose_day, draft_folder, load_wording, printed_headline,
+                                     remove_draft, write_files)  # matplotlib: only when a bulletin is written
+
+    layout = Layout(Path(home))
+    day, draft = decision.day, not decision.publishable
+    wording = load_wording(layout.reference)
+    con = warehouse.connect(layout.warehouse, read_only=True)
+    try:
+        data, bulletin = compose_day(con, day, wording, draft=draft)
+    finally:
+        con.close()
+    folder = draft_folder(layout.bulletins, day) if draft else bulletin_folder(layout.bulletins, day)
+    paths = write_files(data, bulletin, wording, folder)
+    if not draft:
+        con = warehouse.connect(layout.warehouse)
+        try:
+            record_publication(con, decision, printed_headline(bulletin))
+        finally:
+            con.close()
+        remove_draft(layout.bulletins, day)
+    return PublishedDay(decision, paths)
