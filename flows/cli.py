@@ -136,8 +136,26 @@ def template(unit: Optional[str] = typer.Option(None, "--unit", help="Unit name,
         out.print(f"wrote {target}")
 
 
+def _prefect_api(layout: Layout) -> str:
+    """The Prefect API this command uses: PREFECT_API_URL when set, else the home's own server (started in the
+    background by the first command that needs it, announced once)."""
+    import os
+
+    from flows.home_server import ServerFailed, ensure
+
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    try:
+        server = ensure(layout, lambda line: out.print(line, markup=False, soft_wrap=True))
+    except ServerFailed as exc:
+        raise UserError(f"{exc}; or point warmline at a running server with PREFECT_API_URL") from None
+    os.environ["PREFECT_API_URL"] = server.api_url
+    return server.api_url
+
+
 def _start_prefect(layout: Layout):
     """Import Prefect with its log lines going to data/logs/, and the flow heartbeat off for one-shot runs."""
+    _prefect_api(layout)
     configure_prefect(layout)
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -404,16 +422,15 @@ def ingest(files: Optional[list[Path]] = typer.Argument(None, help="Files to ing
 
 @app.command()
 def serve() -> None:
-    """Long-running service on a Prefect server: event-triggered ingest and the scheduled daily flow."""
+    """Long-running service: each landed file ingested at once by a warm writer, a reconcile sweep every 10
+    minutes, the scheduled daily flow. Uses PREFECT_API_URL, or the home's own Prefect server."""
     import logging
     import os
 
     with _errors():
         layout = _layout()
         ref = _reference(layout)
-        if not os.environ.get("PREFECT_API_URL"):
-            raise UserError("warmline serve needs a Prefect server: run `prefect server start` in another "
-                            "terminal, then export PREFECT_API_URL=http://127.0.0.1:4200/api")
+        api = _prefect_api(layout)
         configure_prefect(layout)
         import asyncio
 
@@ -426,10 +443,9 @@ def serve() -> None:
             logging.getLogger(name).addHandler(console)
             logging.getLogger(name).setLevel(logging.INFO)
         ingestor_for(str(layout.home))  # load validation once, before the first file arrives
-        api = os.environ["PREFECT_API_URL"]
         ready = lambda: out.print(  # noqa: E731
-            f"warmline serve: watching {layout.inbox}\n"
-            f"  deployments: ingest-submission (on warmline.submission.received), reconcile-inbox (every 10 "
+            f"warmline serve: watching {layout.inbox}; each landed file goes straight to the writer\n"
+            f"  deployments: ingest-submission (on warmline.submission.ingest-requested), reconcile-inbox (every 10 "
             f"minutes), daily-rollup ({ref.campaign.rollup_cron}, {ref.campaign.timezone.key})\n"
             f"  Prefect UI: {api.removesuffix('/api')}\n  logs: {layout.logs / 'warmline.log'}\n"
             "  stop with Ctrl+C")
@@ -437,6 +453,66 @@ def serve() -> None:
             asyncio.run(run_service(layout, deployments(layout, ref), ready))
         except KeyboardInterrupt:
             out.print("warmline serve: stopped")
+
+
+server_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="The home's own Prefect server, which commands start when PREFECT_API_URL is not set.")
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Whether the home's Prefect server runs, where, and since when."""
+    import os
+
+    from flows.home_server import running
+
+    with _errors():
+        layout = _layout()
+        if os.environ.get("PREFECT_API_URL"):
+            out.print(f"PREFECT_API_URL is set: warmline uses {os.environ['PREFECT_API_URL']}, not a server of "
+                      "its own.", markup=False, soft_wrap=True)
+        server = running(layout)
+        if server is None:
+            out.print(f"No Prefect server runs for this home ({layout.home}); the next command that needs one "
+                      "starts it, or `warmline server start`.", markup=False, soft_wrap=True)
+            return
+        since = dt.datetime.fromtimestamp(server.started_at).astimezone().strftime("%Y-%m-%d %H:%M")
+        out.print(f"Prefect server for this home: running at {server.url} (UI and API), process {server.pid}, "
+                  f"since {since}; database and log in {layout.prefect}. `warmline server stop` stops it.",
+                  markup=False, soft_wrap=True)
+
+
+@server_app.command("start")
+def server_start() -> None:
+    """Start the home's Prefect server in the background (nothing happens if it runs already)."""
+    from flows.home_server import ServerFailed, ensure
+
+    with _errors():
+        layout = _layout()
+        said: list[str] = []
+        try:
+            server = ensure(layout, said.append)
+        except ServerFailed as exc:
+            raise UserError(str(exc)) from None
+        # another command may have started it a moment ago, while this one waited for the lock
+        out.print(said[0] if said else f"The Prefect server for this home already runs at {server.url} "
+                                       f"(process {server.pid}).", markup=False, soft_wrap=True)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the home's Prefect server. Its database stays: the runs of earlier days are there when it starts again."""
+    from flows.home_server import stop
+
+    with _errors():
+        layout = _layout()
+        stopped = stop(layout)
+        if stopped is None:
+            out.print("No Prefect server runs for this home; nothing to stop.")
+        else:
+            out.print(f"Stopped the Prefect server for this home (process {stopped.pid}, {stopped.url}).",
+                      markup=False, soft_wrap=True)
 
 
 SHOWN_ROWS = 1000  # on screen; --out writes them all

@@ -9,6 +9,10 @@ from prefect.events import Event, emit_event
 from prefect.events.clients import get_events_client
 
 RECEIVED = "warmline.submission.received"
+# Emitted by users' automations or scripts to have the ingest-submission deployment take a file of the inbox;
+# the service itself hands landed files straight to its writer.
+INGEST_REQUESTED = "warmline.submission.ingest-requested"
+DEFERRED = "warmline.submission.deferred"
 DAY_PUBLISHED = "warmline.day.published"
 
 
@@ -38,6 +42,12 @@ def emit_outcome(summary: dict) -> None:
     if summary.get("as_of_date"):
         resource["warmline.as_of_date"] = summary["as_of_date"]
     emit_event(event=f"warmline.submission.{summary['status']}", resource=resource, payload=summary)
+
+
+def emit_deferred(file_names: list[str], reason: str) -> None:
+    """warmline.submission.deferred: files the writer could not ingest now; they stay in the inbox."""
+    emit_event(event=DEFERRED, resource={"prefect.resource.id": "warmline.inbox"},
+               payload={"files": file_names, "reason": reason})
 
 
 def emit_day_published(day: str, payload: dict) -> None:

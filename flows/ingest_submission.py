@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.events import emit_outcome
+from flows.events import emit_deferred, emit_outcome
 from flows.runtime import task_runner
 from transforms import warehouse
 from transforms.layout import Layout
@@ -54,9 +54,12 @@ def ingestor_for(home: str):
 
 
 def pending_files(layout: Layout) -> list[Path]:
-    """Files waiting in the inbox, oldest first; names starting with . or ~$ are editors' temporary files."""
+    """Files waiting in the inbox, oldest first; editors' lock files and half-written names (the watcher's
+    is_temporary) are not submissions yet."""
+    from flows.watch_inbox import is_temporary
+
     files = [p for p in layout.inbox.iterdir()
-             if p.is_file() and not p.name.startswith((".", "~$"))] if layout.inbox.exists() else []
+             if p.is_file() and not is_temporary(p)] if layout.inbox.exists() else []
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
@@ -164,15 +167,33 @@ _prepared: set[str] = set()  # homes whose warehouse this process has prepared (
 
 
 @task(name="ingest-received-files", cache_policy=NO_CACHE, task_run_name="ingest {batch_key}")
-def ingest_received_files(paths: list[str], home: str, batch_key: str) -> list[dict]:
+def ingest_received_files(paths: list[str], home: str, batch_key: str, sweep: bool = False) -> list[dict]:
     """The served single writer's task: ingest files in order on one short-lived connection, publish once.
 
     `batch_key` (the files' sizes and times) makes two batches under the same names two distinct task runs.
-    Files already gone were taken by an earlier run.
+    Files already gone were taken by an earlier run. With `sweep` (the watcher's hand-over of one landed file)
+    the task also takes everything else waiting in the inbox: files that land together are ingested in one
+    batch and published once, and the tasks handed over for the others find their files gone and end at once.
+    A failure (a locked warehouse, say) leaves the files in the inbox for the next sweep, and says why in the
+    log and as a warmline.submission.deferred event.
     """
+    layout = Layout(Path(home))
     files = [Path(p) for p in paths if Path(p).exists()]
+    if sweep and files:
+        files += [p for p in pending_files(layout) if p not in files]
     if not files:
         return []
+    try:
+        return _ingest_on_writer(files, home)
+    except Exception as exc:
+        left = [f.name for f in files if f.exists()]
+        get_run_logger().warning("could not ingest %s (%s: %s); left in the inbox for the next sweep",
+                                 ", ".join(left) or "the files", type(exc).__name__, exc)
+        emit_deferred(left, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _ingest_on_writer(files: list[Path], home: str) -> list[dict]:
     con = warehouse.connect(Layout(Path(home)).warehouse)
     try:
         if home not in _prepared:

@@ -15,8 +15,9 @@ from prefect.schedules import Cron, Interval
 from prefect.task_worker import TaskWorker
 
 from flows.daily_rollup import daily_rollup
-from flows.events import RECEIVED, announce, received_event
-from flows.ingest_submission import ingest_pending, ingest_received_files, ingest_submission, publish_held_back
+from flows.events import INGEST_REQUESTED, announce, received_event
+from flows.ingest_submission import (batch_key, ingest_pending, ingest_received_files, ingest_submission,
+                                     publish_held_back)
 from flows.watch_inbox import announcer, watch
 from transforms.layout import Layout
 from transforms.reference import Reference
@@ -30,16 +31,21 @@ log = logging.getLogger("warmline.serve")
 
 
 def deployments(layout: Layout, ref: Reference) -> list:
-    """The three deployments the service registers: event-triggered ingest, reconcile, daily roll-up."""
+    """The three deployments the service registers: ingest on request, reconcile, daily roll-up.
+
+    Landed files do not go through a deployment: a flow run starts a fresh process (2.5–5 s on 2 cores), so the
+    watcher hands them to the writer as background tasks instead. The ingest deployment stays for reruns and
+    for users' own triggers (an automation emitting warmline.submission.ingest-requested)."""
     home = str(layout.home)
     ingest = ingest_submission.to_deployment(
         name="ingest-submission",
         # by module path, so the flow runs import flows.* the same way the service does
         entrypoint_type=EntrypointType.MODULE_PATH,
-        description="Ingests one file from the inbox; triggered by warmline.submission.received.",
+        description="Ingests one file from the inbox (and whatever else waits there); triggered by "
+                    "warmline.submission.ingest-requested, or run by hand.",
         triggers=[DeploymentEventTrigger(
-            name="file landed in the inbox",
-            expect={RECEIVED},
+            name="ingest requested",
+            expect={INGEST_REQUESTED},
             match={"prefect.resource.id": "warmline.submission.*"},
             parameters={"path": "{{ event.payload.path }}", "home": "{{ event.payload.home }}", "delegate": True},
         )],
@@ -65,6 +71,18 @@ def deployments(layout: Layout, ref: Reference) -> list:
     return [ingest, reconcile, daily]
 
 
+def hand_over(path: Path, home: str) -> None:
+    """Give one landed file to the writer (the TaskWorker below) as a Prefect background task: the server pushes
+    it to the warm worker over its websocket, with no flow-run process to start. A file swept meanwhile by the
+    task of another has nothing left to hand over."""
+    try:
+        key = batch_key([path])
+    except FileNotFoundError:
+        return
+    ingest_received_files.delay([str(path)], home, key, sweep=True)
+    log.info("received %s", path.name)
+
+
 async def run_service(layout: Layout, to_serve: list, ready=None) -> None:
     """Register the deployments, catch up on the inbox, then watch, serve and run the writer until stopped.
 
@@ -78,11 +96,22 @@ async def run_service(layout: Layout, to_serve: list, ready=None) -> None:
     worker = TaskWorker(ingest_received_files, publish_held_back, limit=1)
     loop = asyncio.get_running_loop()
 
+    home = str(layout.home)
+
     async def announce_file(path: Path) -> None:
         await announce(received_event(path, layout.home))
-        log.info("received %s", path.name)
 
-    observer = watch(layout.inbox, announcer(loop, announce_file))
+    announce_on_loop = announcer(loop, announce_file)
+
+    def landed(path: Path) -> None:  # in the watcher's thread, so that a busy event loop never delays a file
+        try:
+            hand_over(path, home)
+        except Exception as exc:  # the server unreachable, say: the inbox keeps the file for the sweep
+            log.warning("could not hand %s to the writer (%s: %s); the reconcile sweep will take it", path.name,
+                        type(exc).__name__, exc)
+        announce_on_loop(path)
+
+    observer = watch(layout.inbox, landed)
     try:
         # Files that landed while the service was down: one reconcile run now.
         await arun_deployment(RECONCILE, timeout=0)

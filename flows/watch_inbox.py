@@ -59,7 +59,7 @@ def announcer(loop: asyncio.AbstractEventLoop, announce: Callable[[Path], "async
 
         def done(f):
             if f.exception():
-                log.warning("could not announce %s (%s); the reconcile run will pick it up", path.name,
+                log.warning("could not emit the received event for %s (%s); the file itself was handed to the writer", path.name,
                             f.exception())
 
         future.add_done_callback(done)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import httpx
 
 import pytest
 
@@ -121,3 +128,55 @@ def land_mixed_batch(layout: Layout, ref: Reference, scratch: Path, unreadable: 
         landed = dt.datetime(2023, 12, 20, 9, n, tzinfo=shanghai).timestamp()
         os.utime(target, (landed, landed))
     return [p.name for p in files]
+
+
+# -- a real Prefect server for the tests that need one ---------------------------------------------------------
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """`prefect server start` on a free loopback port with its own SQLite database, one for the session: the
+    tests of the command line and the service record their runs there (the home's own server is tested once,
+    in tests/test_home_server.py)."""
+    prefect_home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    log = (prefect_home / "server.log").open("w")
+    env = clean_env(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                    PREFECT_SERVER_LOGGING_LEVEL="WARNING", PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE="100")
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None:
+            break
+        time.sleep(0.5)
+    else:
+        server.poll()
+    if server.returncode is not None or time.monotonic() >= deadline:
+        os.killpg(server.pid, signal.SIGKILL)
+        pytest.fail(f"a Prefect server could not start here: {(prefect_home / 'server.log').read_text()[-500:]}")
+    yield {"api": api, "home": prefect_home}
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)

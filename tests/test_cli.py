@@ -14,28 +14,24 @@ from tests.conftest import REPO
 WARMLINE = str(Path(sys.executable).with_name("warmline"))
 
 
-@pytest.fixture(scope="module")
-def prefect_home(tmp_path_factory):
-    """One Prefect home for the module: its database is migrated once, not per command."""
-    return tmp_path_factory.mktemp("prefect")
-
-
-def warmline(home: Path, *args: str, prefect_home: Path | None = None) -> subprocess.CompletedProcess:
+def warmline(home: Path, *args: str, server: dict | None = None) -> subprocess.CompletedProcess:
+    """The real command in its own process; on the test session's Prefect server when given, else with no
+    PREFECT_ setting at all, as a new user runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(WARMLINE_HOME=str(home), COLUMNS="200")
-    if prefect_home:
-        env["PREFECT_HOME"] = str(prefect_home)
+    if server:
+        env.update(PREFECT_HOME=str(server["home"]), PREFECT_API_URL=server["api"])
     return subprocess.run([WARMLINE, *args], env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
-def test_demo_end_to_end(tmp_path, prefect_home):
+def test_demo_end_to_end(tmp_path, prefect_server):
     home = tmp_path / "home"
     home.mkdir()
     assert warmline(home, "init").returncode == 0
     demo = warmline(home, "demo")
     assert demo.returncode == 0 and "wrote 6 submissions" in demo.stdout
-    run = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    run = warmline(home, "run", "--date", "2023-12-20", server=prefect_server)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert "  households visited: 24,684 户" in lines
@@ -63,14 +59,14 @@ def test_demo_end_to_end(tmp_path, prefect_home):
     finally:
         con.close()
 
-    again = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    again = warmline(home, "run", "--date", "2023-12-20", server=prefect_server)
     assert again.returncode == 0
     assert "No files were waiting in the inbox." in again.stdout
     assert "  households visited: 24,684 户" in again.stdout.splitlines()
 
 
 @pytest.mark.slow
-def test_a_header_not_understood_is_shown_then_accepted_and_the_city_total_follows(tmp_path, prefect_home):
+def test_a_header_not_understood_is_shown_then_accepted_and_the_city_total_follows(tmp_path, prefect_server):
     import xlsxwriter
 
     home = tmp_path / "home"
@@ -84,7 +80,7 @@ def test_a_header_not_understood_is_shown_then_accepted_and_the_city_total_follo
                              ["北乡镇", 800, 4]]):
         sheet.write_row(r, 0, row)
     book.close()
-    run = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    run = warmline(home, "run", "--date", "2023-12-20", server=prefect_server)
     assert run.returncode == 0, run.stderr
     # loaded with figures not read: marked as needing a look, and the warning's text printed under the table
     assert re.search(r"乐昌市_20231220\.xlsx .* 需核对 needs a look .*2 figure cell\(s\) not read", run.stdout), run.stdout
@@ -109,13 +105,13 @@ def test_a_header_not_understood_is_shown_then_accepted_and_the_city_total_follo
                                                            "--as: it could be households_visited, person_visits, "
                                                            "persons_visited")
     accepted = warmline(home, "headers", "accept", "走访慰问困难群众", "--as", "households_visited",
-                        prefect_home=prefect_home)
+                        server=prefect_server)
     assert accepted.returncode == 0, accepted.stderr
     assert f"“走访慰问困难群众” → households_visited: written to {home / 'data/reference/indicators.csv'}" \
         in accepted.stdout
     assert "Read 1 file(s) again:" in accepted.stdout and "recompute and republish the days with `warmline run " \
         "--date D` (2023-12-20)" in accepted.stdout
-    again = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    again = warmline(home, "run", "--date", "2023-12-20", server=prefect_server)
     assert "  households visited: 26,684 户" in again.stdout.splitlines(), again.stdout
     status = warmline(home, "status", "--date", "2023-12-20")
     assert "2023-12-20 乐昌市 households_visited: — → 2,000 (乐昌市_20231220.xlsx → 乐昌市_20231220.xlsx" \

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.test_cli import prefect_home, warmline  # noqa: F401  (the same real-process runner and Prefect home)
+from tests.test_cli import warmline
 from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
 from transforms.checks import CheckResult
 from transforms.gate import NOT_PUBLISHED, PUBLISHED, OutsideCampaign, campaign_day, decide
@@ -95,7 +95,7 @@ def _send(inbox: Path, ref, day: dt.date, name: str, cells: dict, received: dt.d
 
 
 @pytest.mark.slow
-def test_three_days_published_blocked_then_forced_and_corrected(tmp_path, prefect_home, ref):
+def test_three_days_published_blocked_then_forced_and_corrected(tmp_path, prefect_server, ref):
     """Day 1 published; day 2 blocked (a draft, exit 3, on both paths) then forced with a reason; day 3 carries the
     correction of day 1 that changed its printed text, and none for the one whose printed text still holds."""
     home = tmp_path / "home"
@@ -106,7 +106,7 @@ def test_three_days_published_blocked_then_forced_and_corrected(tmp_path, prefec
 
     _send(inbox, ref, d18, "始兴县_1218.xlsx", {"走访慰问户数（户）": 10500, "发放资金（元）": 5000},
           dt.datetime(2023, 12, 18, 9))
-    day1 = warmline(home, "run", "--date", "2023-12-18", prefect_home=prefect_home)
+    day1 = warmline(home, "run", "--date", "2023-12-18", server=prefect_server)
     assert day1.returncode == 0, day1.stdout + day1.stderr
     assert f"Bulletin: {bulletins / '2023-12-18'}/ (bulletin.md, bulletin.docx, chart.png, figures.csv) — " \
            "published." in day1.stdout
@@ -117,7 +117,7 @@ def test_three_days_published_blocked_then_forced_and_corrected(tmp_path, prefec
     # day 2: below its own earlier report, which blocks by default
     _send(inbox, ref, d20, "始兴县_1220.xlsx", {"走访慰问户数（户）": 10400, "发放资金（元）": 5100},
           dt.datetime(2023, 12, 20, 9))
-    held = warmline(home, "run", "--date", "2023-12-20", prefect_home=prefect_home)
+    held = warmline(home, "run", "--date", "2023-12-20", server=prefect_server)
     assert held.returncode == 3, held.stdout + held.stderr
     assert "NOT PUBLISHED: 1 blocking check(s) failed for 2023-12-20 (cumulative_falls)." in held.stdout
     assert f"A draft marked 草稿（未发布） is in {bulletins / '2023-12-20/draft'}/; it is not the release." in held.stdout
@@ -131,7 +131,7 @@ def test_three_days_published_blocked_then_forced_and_corrected(tmp_path, prefec
     assert not (bulletins / "2023-12-20/bulletin.md").exists()
 
     reason = "始兴县电话核实：12月20日数据无误，18日数据待更正"
-    forced = warmline(home, "run", "--date", "2023-12-20", "--force", "--reason", reason, prefect_home=prefect_home)
+    forced = warmline(home, "run", "--date", "2023-12-20", "--force", "--reason", reason, server=prefect_server)
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert "published with 1 blocking check(s) failing (--force)" in forced.stdout
     assert sorted(p.name for p in (bulletins / "2023-12-20").iterdir()) == [
@@ -141,7 +141,7 @@ def test_three_days_published_blocked_then_forced_and_corrected(tmp_path, prefec
     # funds 5000 -> 5200 (printed 5000元, now 5200元: a correction, quoting both as printed)
     _send(inbox, ref, d18, "始兴县_1218_更正.xlsx", {"走访慰问户数（户）": 10800, "发放资金（元）": 5200},
           dt.datetime(2023, 12, 21, 10))
-    day3 = warmline(home, "run", "--date", "2023-12-21", prefect_home=prefect_home)
+    day3 = warmline(home, "run", "--date", "2023-12-21", server=prefect_server)
     assert day3.returncode == 0, day3.stdout + day3.stderr
     text = (bulletins / "2023-12-21/bulletin.md").read_text(encoding="utf-8")
     corrections = [line for line in text.splitlines() if "更正：" in line]
@@ -159,7 +159,7 @@ def test_three_days_published_blocked_then_forced_and_corrected(tmp_path, prefec
         con.close()
 
     # a plain run after the campaign ended shows its last day, and computes no day past it
-    late = warmline(home, "run", prefect_home=prefect_home)
+    late = warmline(home, "run", server=prefect_server)
     assert late.returncode == 0, late.stdout + late.stderr
     assert late.stdout.startswith("the campaign ended on 2024-03-15; showing its last day.")
     con = duckdb.connect(str(home / "data/warehouse/warmline.duckdb"), read_only=True)

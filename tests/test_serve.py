@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,58 +13,11 @@ import duckdb
 import httpx
 import pytest
 
-from tests.conftest import make_home
+from tests.conftest import BIN, clean_env, make_home
 from transforms import warehouse
 from transforms.template import FilledRow, write_submission
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(extra)
-    return env
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    """`prefect server start` on a free loopback port with its own SQLite database."""
-    prefect_home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    log = (prefect_home / "server.log").open("w")
-    env = clean_env(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                    PREFECT_SERVER_LOGGING_LEVEL="WARNING", PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE="100")
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None:
-            break
-        time.sleep(0.5)
-    else:
-        server.poll()
-    if server.returncode is not None or time.monotonic() >= deadline:
-        os.killpg(server.pid, signal.SIGKILL)
-        pytest.skip(f"a Prefect server could not start here: {(prefect_home / 'server.log').read_text()[-500:]}")
-    yield {"api": api, "home": prefect_home}
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
 
 
 def submissions(path: Path) -> list[tuple]:
@@ -76,7 +27,7 @@ def submissions(path: Path) -> list[tuple]:
     con = warehouse.connect(path, read_only=True, wait_seconds=10)  # WarehouseBusy if it stays locked
     try:
         return con.execute("SELECT file_name, status FROM raw.submissions ORDER BY file_name").fetchall()
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, duckdb.InvalidInputException):  # not created yet
         return []
     finally:
         con.close()
@@ -158,6 +109,14 @@ def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_ser
         assert loaded["新丰县_1218.xlsx"].resource["warmline.unit_code"] == "440233"
         assert loaded["新丰县_1218.xlsx"].payload["as_of_date"] == "2023-12-18"
         assert {"ingest-submission", "reconcile-inbox", "daily-rollup"} <= deployments
+        # the landed files went straight to the writer: no flow run (a process each) was started for them
+        flows = httpx.post(f"{prefect_server['api']}/flow_runs/filter", timeout=10,
+                           json={"flows": {"name": {"any_": ["ingest-submission"]}}}).json()
+        assert flows == []
+        tasks = httpx.post(f"{prefect_server['api']}/task_runs/filter", timeout=10,
+                           json={"task_runs": {"name": {"like_": "ingest 1 file(s)"}}}).json()
+        # background tasks, outside any flow run (the catch-up's task ran inside its reconcile run)
+        assert len([t for t in tasks if t["flow_run_id"] is None]) >= 2
 
         # The catch-up published (there was no copy yet); the interval held the two loads after it back until a
         # reconcile run (every 10 minutes; started here by hand) finds the inbox empty and has the writer publish.
@@ -195,15 +154,6 @@ class _api:
         self._settings.__exit__(*exc)
 
 
-def test_serve_without_a_server_says_how_to_start_one(tmp_path):
-    layout = make_home(tmp_path / "home")
-    result = subprocess.run([str(BIN / "warmline"), "serve"], env=clean_env(WARMLINE_HOME=str(layout.home)),
-                            capture_output=True, text=True, timeout=60)
-    assert (result.returncode, result.stderr.strip()) == (
-        1, "Error: warmline serve needs a Prefect server: run `prefect server start` in another terminal, "
-           "then export PREFECT_API_URL=http://127.0.0.1:4200/api")
-
-
 def test_the_readme_automation_example_is_a_valid_prefect_automation():
     import yaml
     from prefect.events.schemas.automations import AutomationCore
@@ -214,3 +164,53 @@ def test_the_readme_automation_example_is_a_valid_prefect_automation():
     automation = AutomationCore.model_validate(spec)
     assert automation.trigger.expect == {"warmline.submission.rejected"}
     assert automation.actions[0].type == "send-notification"
+
+
+def test_a_file_the_writer_cannot_take_stays_in_the_inbox_and_says_why(prefect_server, tmp_path, ref):
+    layout = make_home(tmp_path / "home")
+    source = write_submission(tmp_path / "仁化县_1218.xlsx", ref, "仁化县", dt.date(2023, 12, 18),
+                              [FilledRow("全县", {"走访慰问户数（户）": 10})])
+    env = clean_env(PREFECT_API_URL=prefect_server["api"], PREFECT_HOME=str(prefect_server["home"]),
+                    WARMLINE_HOME=str(layout.home), WARMLINE_LOCK_WAIT_SECONDS="2")
+    service = subprocess.Popen([str(BIN / "warmline"), "serve"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        log = layout.logs / "warmline.log"
+        wait_for(lambda: log.exists() and "Subscribing to runs of task(s)" in log.read_text(), 180, "the writer")
+        time.sleep(3)  # the catch-up run of an empty inbox
+        holder = duckdb.connect(str(layout.warehouse))  # another process holds the warehouse: the writer cannot
+        try:
+            land_atomically(layout.inbox, source, "仁化县_1218.xlsx")
+            wait_for(lambda: "left in the inbox for the next sweep" in log.read_text(), 60, "the failure logged")
+            assert [p.name for p in layout.inbox.iterdir()] == ["仁化县_1218.xlsx"]
+        finally:
+            holder.close()
+        line = next(line for line in log.read_text().splitlines() if "left in the inbox" in line)
+        assert "could not ingest 仁化县_1218.xlsx (WarehouseBusy: the warehouse" in line
+
+        from prefect.client.orchestration import get_client
+        from prefect.events.filters import EventFilter, EventNameFilter
+
+        def deferred():
+            with _api(prefect_server["api"]):
+                with get_client(sync_client=True) as client:
+                    events = client.read_events(EventFilter(event=EventNameFilter(name=["warmline.submission.deferred"])),
+                                                limit=10).events
+            return [e for e in events if e.payload.get("files") == ["仁化县_1218.xlsx"]]
+
+        event = wait_for(deferred, 60, "a warmline.submission.deferred event")[0]
+        assert event.payload["reason"].startswith("WarehouseBusy: the warehouse")
+
+        # the next sweep takes it
+        from prefect.deployments import run_deployment
+
+        with _api(prefect_server["api"]):
+            run_deployment("ingest-pending/reconcile-inbox", timeout=0)
+        wait_for(lambda: submissions(layout.warehouse) == [("仁化县_1218.xlsx", "loaded")], 120, "the sweep")
+        assert list(layout.inbox.iterdir()) == []
+    finally:
+        os.killpg(service.pid, signal.SIGINT)
+        try:
+            service.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.pid, signal.SIGKILL)

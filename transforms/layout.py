@@ -55,6 +55,11 @@ class Layout:
         return self.home / "data" / "logs"
 
     @property
+    def prefect(self) -> Path:
+        """The home's own Prefect server: its SQLite database, where it listens, its log."""
+        return self.home / "data" / "prefect"
+
+    @property
     def quality(self) -> Path:
         """Great Expectations' file-mode context (gx/): each submission's validation results and Data Docs."""
         return self.home / "data" / "quality"

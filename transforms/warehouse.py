@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
 
@@ -25,8 +26,11 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse for writing and did not let go in time."""
 
 
-def connect(path: Path, read_only: bool = False, wait_seconds: float = 60.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting while another process holds its lock (DuckDB itself does not wait)."""
+def connect(path: Path, read_only: bool = False, wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting while another process holds its lock (DuckDB itself does not wait): up to
+    `wait_seconds`, by default WARMLINE_LOCK_WAIT_SECONDS or 60."""
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("WARMLINE_LOCK_WAIT_SECONDS") or 60)
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
     while True:

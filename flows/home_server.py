@@ -1,0 +1,205 @@
+"""The home's own Prefect server: started in the background by the first command that needs Prefect, reused by
+the next ones, stopped with `warmline server stop`.
+
+Without PREFECT_API_URL, Prefect starts a temporary server inside every process that touches its API, and that
+costs 12–25 s on a small machine for commands whose work takes well under a second. One server per home, left
+running and announced, costs that start once. Nothing here imports Prefect: a command that finds the server
+running pays only for a file read and one HTTP request.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from transforms.layout import Layout
+
+STATE_FILE = "server.json"
+LOCK_FILE = "server.lock"
+LOG_FILE = "prefect-server.log"
+# A first start on a fresh home runs the database migrations: 10–25 s measured on 2 cores; allow for a slow disk.
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 20.0
+
+
+class ServerFailed(RuntimeError):
+    """The home's Prefect server could not be started; the message says where its log is."""
+
+
+@dataclass(frozen=True)
+class HomeServer:
+    """A running server of one home: where it listens and which process it is."""
+
+    pid: int
+    port: int
+    started_at: float
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api"
+
+
+def running(layout: Layout) -> HomeServer | None:
+    """The home's server if its process is alive and answers its health check; None otherwise."""
+    server = _recorded(layout)
+    if server is None or not _alive(server.pid):
+        return None
+    return server if _healthy(server.api_url, timeout=2.0) else None
+
+
+def ensure(layout: Layout, say: Callable[[str], None]) -> HomeServer:
+    """The home's running server, started in the background first if there is none (`say` announces that once).
+
+    Two commands started together start one server: the second waits on the lock, then finds the first's."""
+    layout.prefect.mkdir(parents=True, exist_ok=True)
+    server = running(layout)
+    if server:
+        return server
+    with _locked(layout):
+        server = running(layout)
+        if server:
+            return server
+        server = _start(layout)
+    say(f"Started a Prefect server for this home at {server.url} (process {server.pid}; its database and log in "
+        f"{layout.prefect}). It keeps running for the next warmline commands; `warmline server stop` stops it.")
+    return server
+
+
+def stop(layout: Layout) -> HomeServer | None:
+    """Stop the home's server (its whole process group) and forget it; the server that was stopped, if any."""
+    server = _recorded(layout)
+    if server is None:
+        return None
+    with _locked(layout):
+        if _alive(server.pid) and _is_server_process(server):
+            _signal_group(server.pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while _alive(server.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive(server.pid):
+                _signal_group(server.pid, signal.SIGKILL)
+        (layout.prefect / STATE_FILE).unlink(missing_ok=True)
+    return server
+
+
+def server_environment(layout: Layout) -> dict[str, str]:
+    """The server's own settings: its database under the home, quiet logs, no analytics, loopback only."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update({
+        "PREFECT_HOME": str(layout.prefect),
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_LOGGING_LEVEL": env.get("PREFECT_SERVER_LOGGING_LEVEL", "WARNING"),
+        # Batching task-run records keeps SQLite's write lock short after a burst of tasks.
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+    })
+    return env
+
+
+def _start(layout: Layout) -> HomeServer:
+    port = _free_port()
+    prefect = Path(sys.executable).with_name("prefect")
+    command = [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-background"]
+    log = layout.prefect / LOG_FILE
+    with open(log, "ab") as out:
+        # its own session: the server outlives the command that started it, and Ctrl+C there does not reach it
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                   env=server_environment(layout), cwd=layout.prefect, start_new_session=True)
+    server = HomeServer(process.pid, port, time.time())
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerFailed(f"the Prefect server for this home stopped while starting (exit {process.returncode});"
+                               f" see {log}")
+        if _healthy(server.api_url, timeout=1.0):
+            _record(layout, server)
+            return server
+        time.sleep(0.25)
+    _signal_group(process.pid, signal.SIGKILL)
+    raise ServerFailed(f"the Prefect server for this home did not answer within {START_TIMEOUT:.0f} s; see {log}")
+
+
+def _recorded(layout: Layout) -> HomeServer | None:
+    try:
+        state = json.loads((layout.prefect / STATE_FILE).read_text())
+        return HomeServer(int(state["pid"]), int(state["port"]), float(state["started_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _record(layout: Layout, server: HomeServer) -> None:
+    target = layout.prefect / STATE_FILE
+    scratch = target.with_suffix(".tmp")
+    scratch.write_text(json.dumps({"pid": server.pid, "port": server.port, "started_at": server.started_at}))
+    os.replace(scratch, target)
+
+
+@contextmanager
+def _locked(layout: Layout) -> Iterator[None]:
+    with open(layout.prefect / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _healthy(api_url: str, timeout: float) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of this very process counts as gone
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return True
+
+
+def _is_server_process(server: HomeServer) -> bool:
+    """Whether the recorded process is still the server that was started (after a reboot the number may be
+    another program's, which must not be stopped)."""
+    try:
+        command = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return _healthy(server.api_url, timeout=1.0)
+    return b"server" in command and str(server.port).encode() in command
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,132 @@
+"""The default a new user meets: no PREFECT_API_URL. The first command that needs Prefect starts the home's own
+server in the background and says so once; the next commands reuse it; `warmline server` shows and stops it;
+two commands started together start one server; `warmline serve` runs on it. Real processes, a real server."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BIN, clean_env
+from tests.test_cli import warmline
+
+pytestmark = pytest.mark.slow
+
+STARTED = re.compile(r"Started a Prefect server for this home at (http://127\.0\.0\.1:(\d+)) \(process (\d+); its "
+                     r"database and log in (.+)\)\. It keeps running for the next warmline commands; "
+                     r"`warmline server stop` stops it\.")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def flow_runs(url: str) -> list[str]:
+    response = httpx.post(f"{url}/api/flow_runs/filter", json={"limit": 50}, timeout=10)
+    response.raise_for_status()
+    return [run["name"] for run in response.json()]
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A fresh home whose server is stopped at the end whatever the test did (nothing is left running)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    assert warmline(home, "init").returncode == 0
+    yield home
+    warmline(home, "server", "stop")
+
+
+def test_the_first_command_starts_the_homes_server_and_the_next_ones_reuse_it(home):
+    assert warmline(home, "demo").returncode == 0
+    first = warmline(home, "run", "--date", "2023-12-20")
+    assert first.returncode == 0, first.stdout + first.stderr
+    started = STARTED.search(first.stdout.replace("\n", " "))
+    assert started, first.stdout[:600]
+    url, port, pid, folder = started.group(1), int(started.group(2)), int(started.group(3)), started.group(4)
+    assert Path(folder) == home / "data" / "prefect"
+    assert (home / "data" / "prefect" / "prefect.db").exists()  # its database is the home's, not ~/.prefect's
+    assert alive(pid) and answers(url)
+    assert len(flow_runs(url)) == 1  # the run's daily-rollup, recorded on the home's server
+
+    again = warmline(home, "ingest")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Started a Prefect server" not in again.stdout  # said once, when it started
+    assert len(flow_runs(url)) == 2  # the run and the ingest, both recorded on the home's server
+
+    status = warmline(home, "server", "status")
+    assert status.stdout.startswith(f"Prefect server for this home: running at {url} (UI and API), process {pid}, ")
+
+    # read-only commands need no server: with it stopped, they start none
+    stopped = warmline(home, "server", "stop")
+    assert stopped.stdout.strip() == f"Stopped the Prefect server for this home (process {pid}, {url})."
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(pid) and not answers(url)
+    assert warmline(home, "server", "status").stdout.startswith("No Prefect server runs for this home")
+    assert warmline(home, "status", "--date", "2023-12-20").returncode == 0
+    assert warmline(home, "sql", "SELECT count(*) AS n FROM raw.submissions").returncode == 0
+    assert warmline(home, "server", "status").stdout.startswith("No Prefect server runs for this home")
+    assert warmline(home, "server", "stop").stdout.strip() == "No Prefect server runs for this home; nothing to stop."
+    assert port  # the port was the server's own pick
+
+
+def test_two_commands_started_together_start_one_server(home):
+    env = clean_env(WARMLINE_HOME=str(home))
+    both = [subprocess.Popen([str(BIN / "warmline"), "server", "start"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300)[0] for p in both]
+    assert [p.returncode for p in both] == [0, 0], outputs
+    starts = [STARTED.search(o.replace("\n", " ")) for o in outputs]
+    assert sum(1 for s in starts if s) == 1, outputs
+    pid = int(next(s for s in starts if s).group(3))
+    other = next(o for o, s in zip(outputs, starts) if not s)
+    assert other.strip().startswith("The Prefect server for this home already runs at ")
+    assert f"(process {pid})" in other
+
+
+def test_serve_runs_on_the_homes_server(home):
+    service = subprocess.Popen([str(BIN / "warmline"), "serve"], env=clean_env(WARMLINE_HOME=str(home)),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = service.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if line.strip().startswith("Prefect UI:"):
+                break
+        text = " ".join(lines)
+        started = STARTED.search(text)
+        assert started, text
+        assert f"Prefect UI: {started.group(1)}" in text
+    finally:
+        os.killpg(service.pid, signal.SIGINT)
+        try:
+            service.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.pid, signal.SIGKILL)
+    # the home's server outlives the service, as it said; the fixture stops it
+    assert warmline(home, "server", "status").stdout.startswith(f"Prefect server for this home: running at "
+                                                                 f"{started.group(1)}")
