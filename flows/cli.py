@@ -153,6 +153,14 @@ def _prefect_api(layout: Layout) -> str:
     return server.api_url
 
 
+def _hands_over(layout: Layout) -> bool:
+    """Whether this command hands its files to the home's writer (the home's, or the one in `warmline serve`)
+    rather than writing itself: one writer per warehouse, and no seconds spent loading validation here."""
+    from flows.home_server import writer_for
+
+    return writer_for(layout, _prefect_api(layout))
+
+
 def _start_prefect(layout: Layout):
     """Import Prefect with its log lines going to data/logs/, and the flow heartbeat off for one-shot runs."""
     _prefect_api(layout)
@@ -349,7 +357,7 @@ def run(date: Optional[str] = typer.Option(None, "--date", help="Day to compute,
         with _start_prefect(layout):
             from flows.daily_rollup import daily_rollup
 
-            result = daily_rollup(str(layout.home), day, force=force, reason=reason)
+            result = daily_rollup(str(layout.home), day, delegate=_hands_over(layout), force=force, reason=reason)
         _print_outcomes(result["outcomes"])
         _print_summary(result["summary"], ref)
         _print_checks(result["checks"])
@@ -414,9 +422,13 @@ def ingest(files: Optional[list[Path]] = typer.Argument(None, help="Files to ing
         if missing:
             raise UserError(f"no such file: {', '.join(missing)}")
         with _start_prefect(layout):
-            from flows.ingest_submission import ingest_pending
+            from flows.ingest_submission import hand_to_writer, ingest_pending
 
-            outcomes = ingest_pending(str(layout.home), [str(f.resolve()) for f in files] if files else None)
+            paths = [str(f.resolve()) for f in files] if files else None
+            if _hands_over(layout):  # the warm writer: no flow run, no validation to load here
+                outcomes = hand_to_writer(str(layout.home), paths)
+            else:
+                outcomes = ingest_pending(str(layout.home), paths)
         _print_outcomes(outcomes)
 
 
@@ -442,7 +454,10 @@ def serve() -> None:
         for name in ("warmline.serve", "warmline.watch"):
             logging.getLogger(name).addHandler(console)
             logging.getLogger(name).setLevel(logging.INFO)
-        ingestor_for(str(layout.home))  # load validation once, before the first file arrives
+        from flows.home_server import writer_for
+
+        if not writer_for(layout, api):  # no home writer: this process will be the writer
+            ingestor_for(str(layout.home))  # load validation once, before the first file arrives
         ready = lambda: out.print(  # noqa: E731
             f"warmline serve: watching {layout.inbox}; each landed file goes straight to the writer\n"
             f"  deployments: ingest-submission (on warmline.submission.ingest-requested), reconcile-inbox (every 10 "
@@ -450,9 +465,38 @@ def serve() -> None:
             f"  Prefect UI: {api.removesuffix('/api')}\n  logs: {layout.logs / 'warmline.log'}\n"
             "  stop with Ctrl+C")
         try:
-            asyncio.run(run_service(layout, deployments(layout, ref), ready))
+            asyncio.run(run_service(layout, deployments(layout, ref), api, ready))
         except KeyboardInterrupt:
             out.print("warmline serve: stopped")
+
+
+@app.command(hidden=True)
+def writer() -> None:
+    """The home's writer: runs every ingest handed to it, validation loaded once (started with the home's server)."""
+    import asyncio
+    import os
+
+    with _errors():
+        layout = _layout()
+        api = _prefect_api(layout)
+        from flows.home_server import hold_writer_lock
+
+        lock = hold_writer_lock(layout, api)
+        if lock is None:
+            out.print("A writer already runs for this home; this one stops.")
+            return
+        configure_prefect(layout)
+        from flows.ingest_submission import ingestor_for
+        from flows.serve import run_writer
+
+        ingestor_for(str(layout.home))  # validation loaded before the first file arrives
+        out.print(f"warmline writer for {layout.home}: process {os.getpid()}, tasks from {api}")
+        try:
+            asyncio.run(run_writer())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            lock.close()
 
 
 server_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,

@@ -1,10 +1,15 @@
-"""The home's own Prefect server: started in the background by the first command that needs Prefect, reused by
-the next ones, stopped with `warmline server stop`.
+"""The home's own Prefect server and its writer: started in the background by the first command that needs
+Prefect, reused by the next ones, stopped with `warmline server stop`.
 
 Without PREFECT_API_URL, Prefect starts a temporary server inside every process that touches its API, and that
 costs 12–25 s on a small machine for commands whose work takes well under a second. One server per home, left
 running and announced, costs that start once. Nothing here imports Prefect: a command that finds the server
 running pays only for a file read and one HTTP request.
+
+The writer (`warmline writer`) is the home's single warm ingesting process: a Prefect task worker that keeps
+validation loaded (Great Expectations takes seconds to import) and runs every ingest handed to it as a background
+task. Whoever runs the writer holds data/prefect/writer.lock; commands that find it held hand their files to it
+instead of writing themselves, so the warehouse keeps one writer.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from transforms.layout import Layout
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"
 LOG_FILE = "prefect-server.log"
+WRITER_LOCK = "writer.lock"
+WRITER_API = "writer-api.txt"
+WRITER_LOG = "writer.log"
 # A first start on a fresh home runs the database migrations: 10–25 s measured on 2 cores; allow for a slow disk.
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
@@ -45,6 +53,7 @@ class HomeServer:
     pid: int
     port: int
     started_at: float
+    writer_pid: int | None = None
 
     @property
     def url(self) -> str:
@@ -69,15 +78,16 @@ def ensure(layout: Layout, say: Callable[[str], None]) -> HomeServer:
     Two commands started together start one server: the second waits on the lock, then finds the first's."""
     layout.prefect.mkdir(parents=True, exist_ok=True)
     server = running(layout)
-    if server:
+    if server and writer_running(layout):
         return server
     with _locked(layout):
         server = running(layout)
         if server:
-            return server
-        server = _start(layout)
+            return _with_writer(layout, server)
+        server = _with_writer(layout, _start(layout))
     say(f"Started a Prefect server for this home at {server.url} (process {server.pid}; its database and log in "
-        f"{layout.prefect}). It keeps running for the next warmline commands; `warmline server stop` stops it.")
+        f"{layout.prefect}), and its writer (process {server.writer_pid}). They keep running for the next warmline "
+        "commands; `warmline server stop` stops them.")
     return server
 
 
@@ -87,14 +97,78 @@ def stop(layout: Layout) -> HomeServer | None:
     if server is None:
         return None
     with _locked(layout):
+        if server.writer_pid and writer_running(layout):
+            _end(server.writer_pid)
         if _alive(server.pid) and _is_server_process(server):
-            _signal_group(server.pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while _alive(server.pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if _alive(server.pid):
-                _signal_group(server.pid, signal.SIGKILL)
+            _end(server.pid)
         (layout.prefect / STATE_FILE).unlink(missing_ok=True)
+    return server
+
+
+def _end(pid: int) -> None:
+    """SIGTERM to a process group, SIGKILL if it is still there after STOP_TIMEOUT."""
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        _signal_group(pid, signal.SIGKILL)
+
+
+def writer_running(layout: Layout) -> bool:
+    """Whether a writer (the home's, or the one inside `warmline serve`) holds this home's writer lock."""
+    lock_file = layout.prefect / WRITER_LOCK
+    if not lock_file.exists():
+        return False
+    with open(lock_file, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
+def hold_writer_lock(layout: Layout, api_url: str):
+    """Take the home's writer lock for the life of this process, noting the Prefect API the writer listens on:
+    the open lock file, or None if another writer holds it. The lock goes with the process, however it ends."""
+    layout.prefect.mkdir(parents=True, exist_ok=True)
+    lock = open(layout.prefect / WRITER_LOCK, "a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    (layout.prefect / WRITER_API).write_text(api_url)
+    return lock
+
+
+def writer_for(layout: Layout, api_url: str) -> bool:
+    """Whether a writer runs for this home and takes its tasks from `api_url`: then a command hands its files to
+    it (a writer on another server would never see them, and the command writes itself)."""
+    if not writer_running(layout):
+        return False
+    try:
+        return (layout.prefect / WRITER_API).read_text().strip() == api_url
+    except OSError:
+        return False
+
+
+def _with_writer(layout: Layout, server: HomeServer) -> HomeServer:
+    """The server with its writer, started in the background if no writer holds the home's lock."""
+    if writer_running(layout):
+        return server
+    warmline = Path(sys.executable).with_name("warmline")
+    env = {**os.environ, "PREFECT_API_URL": server.api_url, "WARMLINE_HOME": str(layout.home)}
+    with open(layout.prefect / WRITER_LOG, "ab") as out:
+        process = subprocess.Popen([str(warmline), "writer"], stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT, env=env, cwd=layout.home, start_new_session=True)
+    # the writer takes its lock first thing: wait for that, so that this command already hands its work over
+    deadline = time.monotonic() + 30
+    while not writer_running(layout) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server = HomeServer(server.pid, server.port, server.started_at, process.pid)
+    _record(layout, server)
     return server
 
 
@@ -138,7 +212,9 @@ def _start(layout: Layout) -> HomeServer:
 def _recorded(layout: Layout) -> HomeServer | None:
     try:
         state = json.loads((layout.prefect / STATE_FILE).read_text())
-        return HomeServer(int(state["pid"]), int(state["port"]), float(state["started_at"]))
+        writer = state.get("writer_pid")
+        return HomeServer(int(state["pid"]), int(state["port"]), float(state["started_at"]),
+                          int(writer) if writer else None)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -146,7 +222,8 @@ def _recorded(layout: Layout) -> HomeServer | None:
 def _record(layout: Layout, server: HomeServer) -> None:
     target = layout.prefect / STATE_FILE
     scratch = target.with_suffix(".tmp")
-    scratch.write_text(json.dumps({"pid": server.pid, "port": server.port, "started_at": server.started_at}))
+    scratch.write_text(json.dumps({"pid": server.pid, "port": server.port, "started_at": server.started_at,
+                                   "writer_pid": server.writer_pid}))
     os.replace(scratch, target)
 
 

@@ -218,7 +218,9 @@ def ingest_all(paths: list[Path], home: str, delegate: bool = False, publish_aft
         paths = [p for p in paths if p.exists()]
         if not paths:
             return []
-        return ingest_received_files.delay([str(p) for p in paths], home, batch_key(paths)).result(timeout=3600)
+        future = ingest_received_files.delay([str(p) for p in paths], home, batch_key(paths))
+        future.wait(3600)  # before .result(), which can time out spuriously on a background task
+        return future.result(timeout=3600)
     layout = Layout(Path(home))
     ingestor = ingestor_for(home)
     con = warehouse.connect(layout.warehouse)
@@ -237,6 +239,19 @@ def ingest_all(paths: list[Path], home: str, delegate: bool = False, publish_aft
         return outcomes
     finally:
         con.close()
+
+
+def hand_to_writer(home: str, paths: list[str] | None) -> list[dict]:
+    """`warmline ingest` when the home's writer runs: the files (default: the inbox's) go to it as one
+    background task, and the outcomes come back; with nothing waiting, the writer publishes what an interval
+    held back, as ingest_pending does."""
+    layout = Layout(Path(home))
+    files = [Path(p) for p in paths] if paths else pending_files(layout)
+    if not files:
+        if publish_interval() > 0 and layout.warehouse.exists():
+            publish_held_back.delay(home, dt.datetime.now(dt.timezone.utc).isoformat()).result(timeout=600)
+        return []
+    return ingest_all(files, home, delegate=True)
 
 
 @flow(name="ingest-submission", task_runner=task_runner())

@@ -18,6 +18,7 @@ from flows.daily_rollup import daily_rollup
 from flows.events import INGEST_REQUESTED, announce, received_event
 from flows.ingest_submission import (batch_key, ingest_pending, ingest_received_files, ingest_submission,
                                      publish_held_back)
+from flows.home_server import hold_writer_lock
 from flows.watch_inbox import announcer, watch
 from transforms.layout import Layout
 from transforms.reference import Reference
@@ -83,7 +84,17 @@ def hand_over(path: Path, home: str) -> None:
     log.info("received %s", path.name)
 
 
-async def run_service(layout: Layout, to_serve: list, ready=None) -> None:
+def writer() -> TaskWorker:
+    """The task worker that runs every ingest and publication handed to the writer, one at a time."""
+    return TaskWorker(ingest_received_files, publish_held_back, limit=1)
+
+
+async def run_writer() -> None:
+    """The home's writer on its own (`warmline writer`), until stopped."""
+    await writer().start()
+
+
+async def run_service(layout: Layout, to_serve: list, api_url: str, ready=None) -> None:
     """Register the deployments, catch up on the inbox, then watch, serve and run the writer until stopped.
 
     `to_serve` comes from deployments(), built outside the event loop (Prefect builds them synchronously there).
@@ -92,8 +103,9 @@ async def run_service(layout: Layout, to_serve: list, ready=None) -> None:
     runner = Runner(name="warmline", query_seconds=1, limit=1)
     for deployment in to_serve:
         await runner.aadd_deployment(deployment)
-    # The single writer: every served ingest and publication runs here, one at a time, validation already loaded.
-    worker = TaskWorker(ingest_received_files, publish_held_back, limit=1)
+    # The single writer: every served ingest and publication runs in it, one at a time, validation already
+    # loaded. The home's writer when it runs (started with the home's Prefect server), else one in this process.
+    lock = hold_writer_lock(layout, api_url)
     loop = asyncio.get_running_loop()
 
     home = str(layout.home)
@@ -117,6 +129,8 @@ async def run_service(layout: Layout, to_serve: list, ready=None) -> None:
         await arun_deployment(RECONCILE, timeout=0)
         if ready:
             ready()
-        await asyncio.gather(runner.start(), worker.start())
+        await asyncio.gather(runner.start(), *([writer().start()] if lock else []))
     finally:
         observer.stop()
+        if lock:
+            lock.close()

@@ -4,6 +4,7 @@ two commands started together start one server; `warmline serve` runs on it. Rea
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 
@@ -20,8 +22,8 @@ from tests.test_cli import warmline
 pytestmark = pytest.mark.slow
 
 STARTED = re.compile(r"Started a Prefect server for this home at (http://127\.0\.0\.1:(\d+)) \(process (\d+); its "
-                     r"database and log in (.+)\)\. It keeps running for the next warmline commands; "
-                     r"`warmline server stop` stops it\.")
+                     r"database and log in (.+)\), and its writer \(process (\d+)\)\. They keep running for the "
+                     r"next warmline commands; `warmline server stop` stops them\.")
 
 
 def alive(pid: int) -> bool:
@@ -67,10 +69,31 @@ def test_the_first_command_starts_the_homes_server_and_the_next_ones_reuse_it(ho
     assert alive(pid) and answers(url)
     assert len(flow_runs(url)) == 1  # the run's daily-rollup, recorded on the home's server
 
-    again = warmline(home, "ingest")
+    writer = int(started.group(5))
+    assert alive(writer)
+
+    # a new file goes to the warm writer as a background task: no flow run, no validation loaded here
+    source = home / "仁化县_1221.xlsx"
+    from transforms.reference import load_reference
+    from transforms.template import FilledRow, write_submission
+
+    write_submission(source, load_reference(home / "data" / "reference"), "仁化县", dt.date(2023, 12, 21),
+                     [FilledRow("全县", {"走访慰问户数（户）": 321})])
+    again = warmline(home, "ingest", str(source))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Started a Prefect server" not in again.stdout  # said once, when it started
-    assert len(flow_runs(url)) == 2  # the run and the ingest, both recorded on the home's server
+    assert "Files: 1 loaded, 0 superseded, 0 duplicate, 0 rejected" in again.stdout
+    assert len(flow_runs(url)) == 1  # still only the run's
+    tasks = httpx.post(f"{url}/api/task_runs/filter", json={"task_runs": {"name": {"like_": "ingest 1 file(s)"}}},
+                       timeout=10).json()
+    assert [t["flow_run_id"] for t in tasks] == [None]  # the writer's background task
+    con = duckdb.connect(str(home / "data" / "warehouse" / "warmline.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT value FROM raw.facts JOIN raw.submissions USING (submission_id) "
+                           "WHERE file_name = '仁化县_1221.xlsx' AND indicator = 'households_visited'"
+                           ).fetchall() == [(321,)]
+    finally:
+        con.close()
 
     status = warmline(home, "server", "status")
     assert status.stdout.startswith(f"Prefect server for this home: running at {url} (UI and API), process {pid}, ")
@@ -81,7 +104,7 @@ def test_the_first_command_starts_the_homes_server_and_the_next_ones_reuse_it(ho
     deadline = time.monotonic() + 10
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not alive(pid) and not answers(url)
+    assert not alive(pid) and not answers(url) and not alive(writer)
     assert warmline(home, "server", "status").stdout.startswith("No Prefect server runs for this home")
     assert warmline(home, "status", "--date", "2023-12-20").returncode == 0
     assert warmline(home, "sql", "SELECT count(*) AS n FROM raw.submissions").returncode == 0
@@ -121,6 +144,7 @@ def test_serve_runs_on_the_homes_server(home):
         started = STARTED.search(text)
         assert started, text
         assert f"Prefect UI: {started.group(1)}" in text
+        assert alive(int(started.group(5)))  # the home's writer takes the service's files
     finally:
         os.killpg(service.pid, signal.SIGINT)
         try:
