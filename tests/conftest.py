@@ -146,37 +146,44 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory):
-    """`prefect server start` on a free loopback port with its own SQLite database, one for the session: the
-    tests of the command line and the service record their runs there (the home's own server is tested once,
-    in tests/test_home_server.py)."""
-    prefect_home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
+def start_prefect_server(folder: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`prefect server start` on a loopback port (a free one unless given) with its SQLite database in `folder`;
+    fails the test if it does not answer within two minutes."""
+    port = port or free_port()
     api = f"http://127.0.0.1:{port}/api"
-    log = (prefect_home / "server.log").open("w")
-    env = clean_env(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    log = (folder / "server.log").open("a")
+    env = clean_env(PREFECT_HOME=str(folder), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                     PREFECT_SERVER_LOGGING_LEVEL="WARNING", PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE="100")
     server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                break
+                return server, api
         except httpx.HTTPError:
             pass
-        if server.poll() is not None:
-            break
         time.sleep(0.5)
-    else:
-        server.poll()
-    if server.returncode is not None or time.monotonic() >= deadline:
-        os.killpg(server.pid, signal.SIGKILL)
-        pytest.fail(f"a Prefect server could not start here: {(prefect_home / 'server.log').read_text()[-500:]}")
-    yield {"api": api, "home": prefect_home}
-    os.killpg(server.pid, signal.SIGTERM)
+    stop_prefect_server(server)
+    pytest.fail(f"a Prefect server could not start here: {(folder / 'server.log').read_text()[-500:]}")
+
+
+def stop_prefect_server(server: subprocess.Popen) -> None:
     try:
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    except ProcessLookupError:
+        pass
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """A Prefect server for the session: the tests of the command line and the service record their runs there
+    (the home's own server is tested in tests/test_home_server.py)."""
+    folder = tmp_path_factory.mktemp("prefect-server")
+    server, api = start_prefect_server(folder)
+    yield {"api": api, "home": folder}
+    stop_prefect_server(server)

@@ -13,7 +13,7 @@ import duckdb
 import httpx
 import pytest
 
-from tests.conftest import BIN, clean_env, make_home
+from tests.conftest import BIN, clean_env, make_home, start_prefect_server, stop_prefect_server
 from transforms import warehouse
 from transforms.template import FilledRow, write_submission
 
@@ -214,3 +214,66 @@ def test_a_file_the_writer_cannot_take_stays_in_the_inbox_and_says_why(prefect_s
             service.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(service.pid, signal.SIGKILL)
+
+
+def start_service(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([str(BIN / "warmline"), "serve"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def counts(layout) -> dict[str, int]:
+    """How many times each file name is on record, whatever its state."""
+    rows = submissions(layout.warehouse)
+    return {name: sum(1 for n, _ in rows if n == name) for name in {n for n, _ in rows}}
+
+
+def test_killed_service_and_restarted_server_lose_nothing_and_ingest_nothing_twice(tmp_path, ref):
+    """SIGKILL the service while files land, start it again; then restart the Prefect server under it while
+    more land. Every file ends in exactly one final state, none twice, the inbox empty."""
+    layout = make_home(tmp_path / "home")
+    folder = tmp_path / "prefect"
+    folder.mkdir()
+    server, api = start_prefect_server(folder)
+    port = int(api.rsplit(":", 1)[1].split("/")[0])
+    env = clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(folder), WARMLINE_HOME=str(layout.home))
+    units = ("仁化县", "新丰县", "乐昌市", "南雄市", "始兴县", "翁源县")
+    sources = [write_submission(tmp_path / f"src{n}.xlsx", ref, units[n % len(units)], dt.date(2023, 12, 16 + n // 6),
+                                [FilledRow("全县", {"走访慰问户数（户）": 10 + n})]) for n in range(24)]
+    names = [f"file_{n:02d}.xlsx" for n in range(24)]
+    service = start_service(env)
+    try:
+        log = layout.logs / "warmline.log"
+        wait_for(lambda: log.exists() and "Subscribing to runs of task(s)" in log.read_text(), 180, "the writer")
+        for n in range(8):  # files landing; the service is killed in the middle of them
+            land_atomically(layout.inbox, sources[n], names[n])
+            time.sleep(0.3)
+            if n == 4:
+                os.killpg(service.pid, signal.SIGKILL)
+                service.wait()
+        service = start_service(env)  # its catch-up takes what the killed one left
+        wait_for(lambda: len(counts(layout)) == 8, 240, "the eight files after the restart")
+
+        stop_prefect_server(server)  # the server goes away under the service, files keep landing
+        for n in range(8, 16):
+            land_atomically(layout.inbox, sources[n], names[n])
+        server, _ = start_prefect_server(folder, port)
+        for n in range(16, 24):
+            land_atomically(layout.inbox, sources[n], names[n])
+            time.sleep(0.2)
+        # files that landed while the server was down wait for the reconcile sweep (every 10 minutes, or at the
+        # service's start): start the service again rather than wait ten minutes
+        time.sleep(5)
+        os.killpg(service.pid, signal.SIGKILL)
+        service.wait()
+        service = start_service(env)
+        wait_for(lambda: len(counts(layout)) == 24, 300, "all 24 files")
+        time.sleep(3)  # nothing more may arrive
+        assert counts(layout) == {name: 1 for name in names}
+        assert {status for _, status in submissions(layout.warehouse)} <= {"loaded", "superseded"}
+        assert list(layout.inbox.iterdir()) == []
+    finally:
+        try:
+            os.killpg(service.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        stop_prefect_server(server)
