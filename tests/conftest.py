@@ -179,6 +179,17 @@ def stop_prefect_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
+def interrupt(service: subprocess.Popen) -> str:
+    """Ctrl+C to a service started in its own session (SIGKILL if it has not stopped in 30 s); its output."""
+    os.killpg(service.pid, signal.SIGINT)
+    try:
+        output, _ = service.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(service.pid, signal.SIGKILL)
+        output, _ = service.communicate()
+    return output or ""
+
+
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory):
     """A Prefect server for the session: the tests of the command line and the service record their runs there

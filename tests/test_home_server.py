@@ -16,7 +16,7 @@ import duckdb
 import httpx
 import pytest
 
-from tests.conftest import BIN, clean_env
+from tests.conftest import BIN, clean_env, interrupt
 from tests.test_cli import warmline
 
 pytestmark = pytest.mark.slow
@@ -146,11 +146,7 @@ def test_serve_runs_on_the_homes_server(home):
         assert f"Prefect UI: {started.group(1)}" in text
         assert alive(int(started.group(5)))  # the home's writer takes the service's files
     finally:
-        os.killpg(service.pid, signal.SIGINT)
-        try:
-            service.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(service.pid, signal.SIGKILL)
+        interrupt(service)
     # the home's server outlives the service, as it said; the fixture stops it
     assert warmline(home, "server", "status").stdout.startswith(f"Prefect server for this home: running at "
                                                                  f"{started.group(1)}")

@@ -13,7 +13,7 @@ import duckdb
 import httpx
 import pytest
 
-from tests.conftest import BIN, clean_env, make_home, start_prefect_server, stop_prefect_server
+from tests.conftest import BIN, clean_env, interrupt, make_home, start_prefect_server, stop_prefect_server
 from transforms import warehouse
 from transforms.template import FilledRow, write_submission
 
@@ -128,12 +128,7 @@ def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_ser
         wait_for(lambda: len(submissions(layout.analytics)) == 3, 90, "the reconcile run to publish the held loads")
         assert submissions(layout.analytics) == submissions(layout.warehouse)
     finally:
-        os.killpg(service.pid, signal.SIGINT)
-        try:
-            output, _ = service.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(service.pid, signal.SIGKILL)
-            output, _ = service.communicate()
+        output = interrupt(service)
         print(output)
     assert "warmline serve: watching" in output
 
@@ -209,11 +204,7 @@ def test_a_file_the_writer_cannot_take_stays_in_the_inbox_and_says_why(prefect_s
         wait_for(lambda: submissions(layout.warehouse) == [("仁化县_1218.xlsx", "loaded")], 120, "the sweep")
         assert list(layout.inbox.iterdir()) == []
     finally:
-        os.killpg(service.pid, signal.SIGINT)
-        try:
-            service.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(service.pid, signal.SIGKILL)
+        interrupt(service)
 
 
 def start_service(env: dict) -> subprocess.Popen:
