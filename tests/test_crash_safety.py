@@ -155,7 +155,10 @@ def test_two_warmline_runs_at_once_count_nothing_twice(tmp_path, ref):
         env.update(WARMLINE_HOME=str(home), PREFECT_HOME=str(tmp_path / f"prefect{n}"), COLUMNS="200")
         runs.append(subprocess.Popen([str(Path(sys.executable).with_name("warmline")), "run", "--date", "2023-12-20"],
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    results = [(*run.communicate(timeout=600), run.returncode) for run in runs]
+    try:  # both as a new user runs them: the first starts the home's server and writer, both hand files to it
+        results = [(*run.communicate(timeout=600), run.returncode) for run in runs]
+    finally:
+        subprocess.run([str(Path(sys.executable).with_name("warmline")), "server", "stop"], env=env, timeout=120)
     results = [(code, out, err) for out, err, code in results]
     assert [code for code, _, _ in results] == [0, 0], [err for _, _, err in results]
     submissions, _ = state(layout)

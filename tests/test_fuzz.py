@@ -208,7 +208,7 @@ def test_fuzz_run_figures(fuzz, report_figures):
 
 
 @pytest.mark.slow
-def test_warmline_ingest_survives_files_that_abort_the_reader(tmp_path, fuzz):
+def test_warmline_ingest_survives_files_that_abort_the_reader(tmp_path, fuzz, prefect_server):
     """The command line, in its own process, over an inbox of reader-killing files and a good one: exit 0."""
     home = tmp_path / "home"
     layout = make_home(home)
@@ -221,7 +221,8 @@ def test_warmline_ingest_survives_files_that_abort_the_reader(tmp_path, fuzz):
         landed = (LANDED + dt.timedelta(minutes=n)).timestamp()
         os.utime(target, (landed, landed))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(WARMLINE_HOME=str(home), PREFECT_HOME=str(tmp_path / "prefect"), COLUMNS="250")
+    env.update(WARMLINE_HOME=str(home), PREFECT_HOME=str(prefect_server["home"]),
+               PREFECT_API_URL=prefect_server["api"], COLUMNS="250")
     result = subprocess.run([str(Path(sys.executable).with_name("warmline")), "ingest"], env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
