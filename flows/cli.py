@@ -395,8 +395,8 @@ def bulletin(date: str = typer.Option(..., "--date", help="Day to publish, YYYY-
         day, _ = _publishing_day(layout, ref, date, force, reason)
         if not layout.warehouse.exists():
             raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
-        configure_prefect(layout)  # the checks load the suites through Prefect's modules: their log lines go to the log
-        from flows.publish_day import gate_day, publish_day
+        _read_only_warehouse(layout).close()  # made by an older warmline: say what to run rather than fail later
+        from flows.publish_day import gate_day, publish_day  # neither Prefect nor Great Expectations
         from transforms.bulletin import BulletinError
 
         try:
@@ -499,9 +499,13 @@ def writer() -> None:
             lock.close()
 
 
-server_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                         help="The home's own Prefect server, which commands start when PREFECT_API_URL is not set.")
+server_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(server_app, name="server")
+
+
+@server_app.callback()
+def server_group() -> None:
+    """The home's own Prefect server and writer, which commands start when PREFECT_API_URL is not set."""
 
 
 @server_app.command("status")
@@ -785,7 +789,7 @@ def _print_unread(unread) -> None:
               "re-reads the files that have it.", markup=False)
 
 
-def _print_status(status, page: Optional[Path], docs: Optional[Path], docs_problem: Optional[str]) -> None:
+def _print_status(status, page: Optional[Path], docs: Optional[Path], unbuilt: int) -> None:
     from rich.markup import escape
 
     from transforms.status import (correction_text, overlap_text, publication_lines, revision_text, state_word,
@@ -832,9 +836,11 @@ def _print_status(status, page: Optional[Path], docs: Optional[Path], docs_probl
         out.print(line, markup=False, soft_wrap=True)
     if docs:
         out.print(f"Data Docs: {docs}", markup=False, soft_wrap=True)
-    else:
-        out.print(f"Data Docs: {docs_problem or 'none yet (validation results are kept from the next run)'}",
+    if unbuilt:
+        out.print(f"Data Docs: {unbuilt} validation result(s) have no page yet; `warmline docs` builds them.",
                   markup=False, soft_wrap=True)
+    elif not docs:
+        out.print("Data Docs: none yet (validation results are kept from the next run)", markup=False, soft_wrap=True)
     if page:
         out.print(f"Status page: {page}", markup=False, soft_wrap=True)
 
@@ -843,7 +849,8 @@ def _print_status(status, page: Optional[Path], docs: Optional[Path], docs_probl
 def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show, YYYY-MM-DD; default: today in "
                                                                    "the campaign's time zone.")) -> None:
     """Per unit: on time, late, carried forward or missing, with each file's validation; the checks, corrections
-    and whether the day is published. Writes data/bulletins/<D>/status.html and links the Data Docs."""
+    and whether the day is published. Writes data/bulletins/<D>/status.html and links the Data Docs (`warmline
+    docs` builds their pages). Reads the warehouse alone: no Prefect, no Great Expectations."""
     with _errors():
         day = _parse_day(date)
         layout = _layout()
@@ -853,40 +860,61 @@ def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show,
             raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
         import duckdb
 
-        from transforms import warehouse
-        from transforms.quality_docs import ResultStore, docs_index, pages_to_build, settle_kept, stored_validations
+        from transforms.quality_docs import docs_index, pages_to_build, settle_kept, stored_validations
         from transforms.status import day_status
         from transforms.status_page import status_folder, write_status_page
-        from transforms.validation import SubmissionValidator
 
-        validator = SubmissionValidator(ref)  # the cross-field suite; the only reason to load Great Expectations
         settle_kept(layout.quality)  # batches' results split per file, so that each file links its own
         stored = stored_validations(layout.quality)
-        con = warehouse.connect(layout.warehouse, read_only=True)
+        unbuilt = set(pages_to_build(layout.quality, stored))
+        con = _read_only_warehouse(layout)
         try:
-            result = day_status(con, ref, day, validator, stored)
+            # each file links the pages that exist; `warmline docs` builds the others
+            result = day_status(con, ref, day, [v for v in stored if v not in unbuilt])
         except duckdb.CatalogException as exc:
             raise UserError(f"the warehouse has no view or table the status needs ({exc}); refresh its views with "
                             "`warmline init` (safe to run again), then run `warmline status` again") from None
         finally:
             con.close()
-        docs, problem = (docs_index(layout.quality) if stored else None), None
-        waiting = pages_to_build(layout.quality, stored)
-        if waiting:
-            try:
-                # about 6 ms a page: a backlog of a thousand files is a quarter of a minute
-                with out.status(f"Building Data Docs pages for {len(waiting)} validation result(s)…"):
-                    docs = ResultStore(layout.quality).build()
-            except Exception as exc:  # the status itself stands without the Data Docs
-                docs, problem = None, f"not rebuilt ({type(exc).__name__}: {exc})"
+        index = docs_index(layout.quality)
+        docs = index if index.exists() else None
         page = None
         if result.units:
             page = write_status_page(result, status_folder(layout.bulletins, day), docs,
-                                     dt.datetime.now(ref.campaign.timezone))
+                                     dt.datetime.now(ref.campaign.timezone), len(unbuilt))
         else:
             out.print(f"Nothing computed for {day} yet: it is outside the campaign ({ref.campaign.start_date} to "
                       f"{ref.campaign.end_date}) or after the last day run; `warmline run --date {day}` computes it.")
-        _print_status(result, page, docs, problem)
+        _print_status(result, page, docs, len(unbuilt))
+
+
+@app.command()
+def docs() -> None:
+    """Build the Data Docs pages (Great Expectations) of the validation results kept as files were ingested that have
+    none yet, and the index; print where the index is."""
+    from transforms.quality_docs import ResultStore, docs_index, pages_to_build, settle_kept, stored_validations
+
+    with _errors():
+        layout = _layout()
+        settle_kept(layout.quality)
+        stored = stored_validations(layout.quality)
+        if not stored:
+            out.print(f"No validation results kept in {layout.quality} yet: each file ingested from now on keeps its "
+                      "own, and `warmline docs` builds their pages.", markup=False, soft_wrap=True)
+            return
+        waiting = pages_to_build(layout.quality, stored)
+        if waiting:
+            try:
+                with out.status(f"Building Data Docs pages for {len(waiting)} validation result(s)…"):
+                    ResultStore(layout.quality).build()
+            except Exception as exc:
+                raise UserError(f"the Data Docs in {layout.quality} could not be built ({type(exc).__name__}: "
+                                f"{exc}); the validation results are kept — run `warmline --debug docs` for the "
+                                "traceback") from exc
+            out.print(f"Built {len(waiting)} Data Docs page(s).")
+        else:
+            out.print(f"Every one of the {len(stored)} validation results has its page already.")
+        out.print(f"Data Docs: {docs_index(layout.quality)}", markup=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

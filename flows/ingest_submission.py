@@ -84,13 +84,13 @@ def _announced(outcomes: list[Outcome]) -> list[dict]:
     return summaries
 
 
-def _ingest_batch(paths: list[Path], home: str, con, assess=None) -> list[dict]:
+def _ingest_batch(paths: list[Path], home: str, con, assess=None, complete: list[Path] = ()) -> list[dict]:
     """Ingest files as one batch on the writer connection: read one by one, validated together, recorded in one
     transaction; each file's outcome logged and announced, those of the others too when one file failed."""
     from transforms.ingest import IngestFailed
 
     try:
-        outcomes = ingestor_for(home).ingest_many(paths, con, assess=assess)
+        outcomes = ingestor_for(home).ingest_many(paths, con, assess=assess, complete=complete)
     except IngestFailed as exc:
         _announced(exc.outcomes)
         raise
@@ -149,10 +149,10 @@ def publish_for_analysts(home: str, con=None) -> str:
 
 
 @task(name="ingest-files", cache_policy=NO_CACHE, task_run_name="ingest {batch_key}")
-def ingest_files(paths: list[Path], home: str, con, batch_key: str) -> list[dict]:
+def ingest_files(paths: list[Path], home: str, con, batch_key: str, complete: bool = False) -> list[dict]:
     """Archive, read, validate and record a batch of files on a connection the flow holds; one transaction for
     the batch, and each file keeps its own outcome, report and state."""
-    return _ingest_batch(paths, home, con)
+    return _ingest_batch(paths, home, con, complete=paths if complete else [])
 
 
 # Reading and validation on Dask: one task per worker's share of a batch (Prefect's cost is per task, ~10 ms);
@@ -167,7 +167,8 @@ _prepared: set[str] = set()  # homes whose warehouse this process has prepared (
 
 
 @task(name="ingest-received-files", cache_policy=NO_CACHE, task_run_name="ingest {batch_key}")
-def ingest_received_files(paths: list[str], home: str, batch_key: str, sweep: bool = False) -> list[dict]:
+def ingest_received_files(paths: list[str], home: str, batch_key: str, sweep: bool = False,
+                          complete: bool = False) -> list[dict]:
     """The served single writer's task: ingest files in order on one short-lived connection, publish once.
 
     `batch_key` (the files' sizes and times) makes two batches under the same names two distinct task runs.
@@ -175,16 +176,19 @@ def ingest_received_files(paths: list[str], home: str, batch_key: str, sweep: bo
     the task also takes everything else waiting in the inbox: files that land together are ingested in one
     batch and published once, and the tasks handed over for the others find their files gone and end at once.
     A failure (a locked warehouse, say) leaves the files in the inbox for the next sweep, and says why in the
-    log and as a warmline.submission.deferred event.
+    log and as a warmline.submission.deferred event. `complete`: the given files are known to be completely
+    written (the watcher saw them closed or renamed in; a user named them), so they are read at once; swept
+    files are watched for a moment first, as always.
     """
     layout = Layout(Path(home))
     files = [Path(p) for p in paths if Path(p).exists()]
+    written_out = list(files) if complete else []
     if sweep and files:
         files += [p for p in pending_files(layout) if p not in files]
     if not files:
         return []
     try:
-        return _ingest_on_writer(files, home)
+        return _ingest_on_writer(files, home, written_out)
     except Exception as exc:
         left = [f.name for f in files if f.exists()]
         get_run_logger().warning("could not ingest %s (%s: %s); left in the inbox for the next sweep",
@@ -193,13 +197,13 @@ def ingest_received_files(paths: list[str], home: str, batch_key: str, sweep: bo
         raise
 
 
-def _ingest_on_writer(files: list[Path], home: str) -> list[dict]:
+def _ingest_on_writer(files: list[Path], home: str, complete: list[Path]) -> list[dict]:
     con = warehouse.connect(Layout(Path(home)).warehouse)
     try:
         if home not in _prepared:
             warehouse.prepare(con, ingestor_for(home).ref)
             _prepared.add(home)
-        summaries = _ingest_batch([file for file in files if file.exists()], home, con)
+        summaries = _ingest_batch([file for file in files if file.exists()], home, con, complete=complete)
         if publication_due(Layout(Path(home)), publish_interval()):
             _publish(home, con)  # analysts see the loads as soon as they are recorded
         return summaries
@@ -212,13 +216,15 @@ def batch_key(paths: list[Path]) -> str:
     return f"{len(paths)} file(s) {sum(s.st_size for s in stats)}-{max(s.st_mtime_ns for s in stats)}"
 
 
-def ingest_all(paths: list[Path], home: str, delegate: bool = False, publish_after: bool = True) -> list[dict]:
-    """Ingest files in order, here on one connection or, served, through the task worker (the single writer)."""
+def ingest_all(paths: list[Path], home: str, delegate: bool = False, publish_after: bool = True,
+               complete: bool = False) -> list[dict]:
+    """Ingest files in order, here on one connection or, served, through the task worker (the single writer);
+    `complete`: the files are known to be completely written (named by the user), so not watched first."""
     if delegate:
         paths = [p for p in paths if p.exists()]
         if not paths:
             return []
-        future = ingest_received_files.delay([str(p) for p in paths], home, batch_key(paths))
+        future = ingest_received_files.delay([str(p) for p in paths], home, batch_key(paths), complete=complete)
         future.wait(3600)  # before .result(), which can time out spuriously on a background task
         return future.result(timeout=3600)
     layout = Layout(Path(home))
@@ -231,9 +237,9 @@ def ingest_all(paths: list[Path], home: str, delegate: bool = False, publish_aft
         for start in range(0, len(paths), TASK_FILES):  # one task per TASK_FILES files
             batch = paths[start:start + TASK_FILES]
             if on_dask:  # here in the flow: the reading tasks go to Dask, the writing stays on this connection
-                outcomes += _ingest_batch(batch, home, con, on_dask)
+                outcomes += _ingest_batch(batch, home, con, on_dask, batch if complete else [])
             else:
-                outcomes += ingest_files(batch, home, con, f"{len(batch)} file(s) from {batch[0].name}")
+                outcomes += ingest_files(batch, home, con, f"{len(batch)} file(s) from {batch[0].name}", complete)
         if publish_after and publication_due(layout, publish_interval()):
             publish_for_analysts(home, con)
         return outcomes
@@ -251,7 +257,7 @@ def hand_to_writer(home: str, paths: list[str] | None) -> list[dict]:
         if publish_interval() > 0 and layout.warehouse.exists():
             publish_held_back.delay(home, dt.datetime.now(dt.timezone.utc).isoformat()).result(timeout=600)
         return []
-    return ingest_all(files, home, delegate=True)
+    return ingest_all(files, home, delegate=True, complete=bool(paths))
 
 
 @flow(name="ingest-submission", task_runner=task_runner())
@@ -282,7 +288,7 @@ def ingest_pending(home: str, paths: list[str] | None = None, delegate: bool = F
             publish_held_back.delay(home, dt.datetime.now(dt.timezone.utc).isoformat()).result(timeout=600)
         else:
             _publish_if_stale(home)
-    return ingest_all(files, home, delegate) if files else []
+    return ingest_all(files, home, delegate, complete=bool(paths)) if files else []
 
 
 def _publish_if_stale(home: str) -> bool:

@@ -1,7 +1,8 @@
 """Publishing a day through the gate: the one path by which any command or flow writes a day's bulletin.
 
 `warmline run`, `warmline bulletin` and the served daily flow all call `gate_day` and then `publish_day`, so a day
-the blocking checks hold back never gets an unmarked bulletin by one path while another refuses it.
+the blocking checks hold back never gets an unmarked bulletin by one path while another refuses it. Neither needs
+Prefect or Great Expectations (the checks read the warehouse alone): `warmline bulletin` loads neither.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.ingest_submission import ingestor_for
 from transforms import warehouse
 from transforms.checks import DayChecks
 from transforms.gate import GateDecision, decide
 from transforms.layout import Layout
 from transforms.publication import record_publication
+from transforms.reference import load_reference
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,12 @@ class PublishedDay:
 
 
 def gate_day(home: str, day: dt.date, force: bool = False, reason: str | None = None) -> GateDecision:
-    """Run the day's checks and ask the gate (the checks' cross-field suite needs Great Expectations)."""
-    ingestor = ingestor_for(home)
-    con = warehouse.connect(Layout(Path(home)).warehouse, read_only=True)
+    """Run the day's checks, with the reference data as it is now, and ask the gate."""
+    layout = Layout(Path(home))
+    ref = load_reference(layout.reference)
+    con = warehouse.connect(layout.warehouse, read_only=True)
     try:
-        checks = DayChecks(ingestor.ref, ingestor.validator).run(con, day)
+        checks = DayChecks(ref).run(con, day)
     finally:
         con.close()
     return decide(day, checks, force, reason)

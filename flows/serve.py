@@ -80,7 +80,8 @@ def hand_over(path: Path, home: str) -> None:
         key = batch_key([path])
     except FileNotFoundError:
         return
-    ingest_received_files.delay([str(path)], home, key, sweep=True)
+    # closed after writing or renamed in: complete, so read at once, without the settle watch
+    ingest_received_files.delay([str(path)], home, key, sweep=True, complete=True)
     log.info("received %s", path.name)
 
 

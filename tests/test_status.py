@@ -37,13 +37,22 @@ def ingestor(home, ref, validator, reader) -> Ingestor:
     return Ingestor(home, ref, SubmissionValidator(ref, quality_dir=home.quality), reader, settle_seconds=0)
 
 
-def status(home, *args: str) -> list[str]:
-    """`warmline status …` in this process (Great Expectations is loaded once per session); its lines."""
+def command_lines(home, *args: str) -> list[str]:
+    """`warmline …` in this process (Great Expectations is loaded once per session); its lines."""
     from flows.cli import app
 
-    result = CliRunner().invoke(app, ["status", *args], env={"WARMLINE_HOME": str(home.home)})
+    result = CliRunner().invoke(app, list(args), env={"WARMLINE_HOME": str(home.home)})
     assert result.exit_code == 0, result.output
     return result.output.splitlines()
+
+
+def status(home, *args: str) -> list[str]:
+    return command_lines(home, "status", *args)
+
+
+def docs(home) -> list[str]:
+    """`warmline docs`: builds the Data Docs pages still missing."""
+    return command_lines(home, "docs")
 
 
 def row(lines: list[str], *first: str) -> list[str]:
@@ -68,10 +77,10 @@ def page_row(page: str, unit_code: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", tr)).split())
 
 
-def read_status(home, ref, day, validator, stored=None):
+def read_status(home, ref, day, stored=None):
     con = warehouse.connect(home.warehouse, read_only=True)
     try:
-        return day_status(con, ref, day, validator, stored)
+        return day_status(con, ref, day, stored)
     finally:
         con.close()
 
@@ -94,7 +103,8 @@ def test_status_prints_each_unit_on_time_late_or_missing_and_the_blocking_check(
     assert row(lines, "late_units") == ["late_units", "翁源县", "", "12-20 21:00", "12-20 17:00 前 before", "warning"]
     assert "NOT PUBLISHED: 1 blocking check(s) fail for 2023-12-20 (cumulative_falls 始兴县 households_visited). " \
            "Fix the submissions, or publish anyway with `warmline run --date 2023-12-20 --force --reason \"…\"`." in lines
-    assert lines[-2:] == [f"Data Docs: {campaign.home / DOCS}",
+    # the pages are built on request (`warmline docs`), never by status: it only says how many are missing
+    assert lines[-2:] == ["Data Docs: 20 validation result(s) have no page yet; `warmline docs` builds them.",
                           f"Status page: {campaign.bulletins / '2023-12-20' / 'status.html'}"]
 
 
@@ -131,7 +141,7 @@ def test_an_accepted_override_no_longer_blocks(campaign):
 
 def test_a_correction_after_publishing_is_called_out(campaign, ingestor, ref, tmp_path):
     day = D(2023, 12, 20)
-    blocking = [c for c in read_status(campaign, ref, day, None).checks if c.blocks]
+    blocking = [c for c in read_status(campaign, ref, day).checks if c.blocks]
     con = warehouse.connect(campaign.warehouse)
     try:
         record_publication(con, decide(day, blocking, force=True, reason="始兴县已电话核实"), {})
@@ -156,10 +166,10 @@ def test_a_correction_after_publishing_is_called_out(campaign, ingestor, ref, tm
     assert re.fullmatch(r"  2023-12-20 households_visited: published 1,020 on \d\d-\d\d \d\d:\d\d, now 1,090", changed)
 
 
-def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(campaign, ref, validator):
+def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(campaign, ref):
     day = D(2023, 12, 20)
     folder = campaign.bulletins / day.isoformat()
-    result = read_status(campaign, ref, day, validator, stored_validations(campaign.quality))
+    result = read_status(campaign, ref, day, stored_validations(campaign.quality))
     page = render_status_page(result, folder, docs_index(campaign.quality), dt.datetime(2023, 12, 20, 18, 5))
 
     assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n')
@@ -183,16 +193,28 @@ def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(cam
     assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;.xlsx" in page
 
 
-def test_each_validation_is_kept_and_the_data_docs_are_built_and_linked(campaign):
+def test_each_validation_is_kept_and_the_data_docs_are_built_on_request_and_linked(campaign):
     stored = stored_validations(campaign.quality)
     # ten files, each checked by the submission and the figures suites
     assert (len(stored), sorted({v.suite for v in stored})) == (20, ["figures", "submission"])
     assert "globally: false" in (campaign.quality / "gx/great_expectations.yml").read_text(encoding="utf-8")
 
-    status(campaign, "--date", "2023-12-20")
+    status(campaign, "--date", "2023-12-20")  # builds nothing, and links no page that does not exist
+    assert not (campaign.home / DOCS).exists() and not any(v.page.exists() for v in stored)
+    page = (campaign.bulletins / "2023-12-20" / "status.html").read_text(encoding="utf-8")
+    assert "/validations/" not in page and 'id="data-docs"' not in page
+    assert "20 validation result(s) have no page yet: <code>warmline docs</code> builds them." in page
+
+    assert docs(campaign) == ["Built 20 Data Docs page(s).", f"Data Docs: {campaign.home / DOCS}"]
     assert (campaign.home / DOCS).is_file()
     assert all(v.page.is_file() for v in stored)
+    assert docs(campaign) == ["Every one of the 20 validation results has its page already.",
+                              f"Data Docs: {campaign.home / DOCS}"]
+    lines = status(campaign, "--date", "2023-12-20")
+    assert lines[-2:] == [f"Data Docs: {campaign.home / DOCS}",
+                          f"Status page: {campaign.bulletins / '2023-12-20' / 'status.html'}"]
     page = (campaign.bulletins / "2023-12-20" / "status.html").read_text(encoding="utf-8")
+    assert "no page yet" not in page
     links = re.findall(r'href="([^"]+)"', page)
     assert "../../quality/gx/uncommitted/data_docs/local_site/index.html" in links
     # each file of the day links its two validation pages, and they exist
@@ -208,9 +230,12 @@ def test_files_validated_in_a_batch_each_link_their_own_validation_pages(home, i
     assert [o.status for o in ingest_many(ingestor)] == ["loaded", "loaded", "rejected"]
     assert stored_validations(home.quality) == []  # kept as the batch's, split when the Data Docs are built
 
-    status(home, "--date", "2023-12-20")
+    status(home, "--date", "2023-12-20")  # splits the batch's results per file, without building their pages
     stored = stored_validations(home.quality)
-    assert len(stored) == 6 and all(v.page.is_file() for v in stored)
+    assert len(stored) == 6 and not any(v.page.exists() for v in stored)
+    assert docs(home)[0] == "Built 6 Data Docs page(s)."
+    status(home, "--date", "2023-12-20")
+    assert all(v.page.is_file() for v in stored)
     page = (home.bulletins / "2023-12-20" / "status.html").read_text(encoding="utf-8")
     pages = [link for link in re.findall(r'href="([^"]+)"', page) if "/validations/" in link]
     assert len(pages) == 6 and all((home.bulletins / "2023-12-20" / link).resolve().is_file() for link in pages)

@@ -8,14 +8,17 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from transforms.figures import normalise_text
 from transforms.headers import ITEMS_ISSUED, HeaderCatalogue, HeaderMatch, split_header
-from transforms.load import Receipt
 from transforms.reference import Reference
 from transforms.warehouse import sql
+
+if TYPE_CHECKING:  # transforms.load imports pyarrow: 0.4 s that listing the headers does not need
+    from transforms.load import Receipt
 
 INDICATORS_FILE, ITEM_TYPES_FILE = "indicators.csv", "item_types.csv"
 
@@ -111,6 +114,8 @@ def _add_alias(path: Path, key: str, value: str, alias: str) -> None:
 
 def affected(con: duckdb.DuckDBPyConnection, header: str) -> list[Receipt]:
     """The files on record (loaded or rejected) that hold `header` unmapped: those to read again once it maps."""
+    from transforms.load import Receipt
+
     rows = con.execute(
         "SELECT DISTINCT s.submission_id, s.file_name, s.sha256, s.received_at, s.archive_path, r.header "
         "FROM raw.header_readings AS r JOIN raw.submissions AS s USING (submission_id) "

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISLNK
-from typing import Callable
+from typing import Callable, Collection
 
 import duckdb
 
@@ -339,7 +339,9 @@ class Ingestor:
         if isinstance(read, Outcome):
             return read
         parsed, facts, found = read
-        return self._judged(receipt, parsed, facts, found + self.validator.validate(parsed, len(facts)))
+        outcome = self._judged(receipt, parsed, facts, found + self.validator.validate(parsed, len(facts)))
+        self._find_cross_field([outcome])
+        return outcome
 
     def _read(self, receipt: Receipt, content: bytes | None) -> Outcome | tuple:
         """Check and read one file: a rejection, or (parsed submission, unit facts, issues found reading it)."""
@@ -371,7 +373,8 @@ class Ingestor:
     # -- many files at once: arrive (writer) → assess (anywhere) → settle (writer) -------------------------------
 
     def ingest_many(self, paths: list[Path], con: duckdb.DuckDBPyConnection,
-                    assess: Callable[[list[Pending]], object] | None = None) -> list[Outcome]:
+                    assess: Callable[[list[Pending]], object] | None = None,
+                    complete: Collection[Path] = ()) -> list[Outcome]:
         """ingest() of many files, in batches of BATCH_FILES: each file read on its own in the guarded reader, the
         batch validated in one Great Expectations run per suite and recorded in one transaction.
 
@@ -379,7 +382,8 @@ class Ingestor:
         and in the same order (without the cells and facts, which are recorded: memory stays one batch's). A file
         whose ingest fails is not recorded and stays in the inbox; the others are recorded, then IngestFailed
         says which failed. `assess` replaces self.assess, e.g. to read and validate on other machines; it must
-        set each unread file's outcome or error.
+        set each unread file's outcome or error. Files in `complete` are known to be completely written (the
+        watcher saw them closed or renamed in, or a user named them): they are read without the settle watch.
         """
         outcomes, failed = [], []
         chunks = [paths[start:start + BATCH_FILES] for start in range(0, len(paths), BATCH_FILES)]
@@ -396,18 +400,18 @@ class Ingestor:
 
         if assess is not None:
             for chunk in chunks:
-                batch = self.arrive(chunk, con, seen)
+                batch = self.arrive(chunk, con, seen, complete)
                 assess(batch)
                 finish(batch)
         elif chunks:
             # The readers' workers read the next batch while this process validates and records the current one:
             # on two cores that hides most of the reading (the workers' own share of both cores).
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warmline-read") as pool:
-                batch = self.arrive(chunks[0], con, seen)
+                batch = self.arrive(chunks[0], con, seen, complete)
                 reading = pool.submit(self.read, batch)
                 for k in range(len(chunks)):
                     reads = reading.result()
-                    following = self.arrive(chunks[k + 1], con, seen) if k + 1 < len(chunks) else None
+                    following = self.arrive(chunks[k + 1], con, seen, complete) if k + 1 < len(chunks) else None
                     if following is not None:
                         reading = pool.submit(self.read, following)
                     self.judge(reads)
@@ -418,13 +422,14 @@ class Ingestor:
         return outcomes
 
     def arrive(self, paths: list[Path], con: duckdb.DuckDBPyConnection,
-               seen: tuple[dict, dict] | None = None) -> list[Pending]:
+               seen: tuple[dict, dict] | None = None, complete: Collection[Path] = ()) -> list[Pending]:
         """Receive and archive each file and decide what needs reading: skipped, found again and duplicate files
         (of the warehouse, of an earlier file in `paths`, or of one in `seen`: receipts and contents of earlier
         batches not yet recorded) get their outcome here. Needs the warehouse."""
         batch, written = [], []
         by_id, by_sha = seen if seen is not None else ({}, {})
-        moved = self._moved_while_settling(paths)
+        written_out = set(complete)
+        moved = self._moved_while_settling([p for p in paths if p not in written_out])
         for path in paths:
             pending = Pending(path)
             batch.append(pending)
@@ -548,6 +553,24 @@ class Ingestor:
                                                pending.found_issues + issues)
                 pending.outcome.processed_at = when + dt.timedelta(microseconds=1)
             pending.parsed, pending.facts, pending.found_issues = None, [], []
+        judged = [p for p in valid if p.error is None]
+        try:
+            self._find_cross_field([p.outcome for p in judged])
+        except Exception:  # as above: a rule that cannot run on one file must not fail the others
+            for pending in judged:
+                try:
+                    self._find_cross_field([pending.outcome])
+                except Exception as exc:
+                    pending.error = exc
+
+    def _find_cross_field(self, outcomes: list[Outcome]) -> None:
+        """The rules between the figures of one row (the `cross_field` suite), run once on the rows of every file of
+        `outcomes` that counts: each keeps its findings, recorded with it, so that checking a day later reads them
+        from the warehouse instead of loading Great Expectations."""
+        counted = [o for o in outcomes if o.status == LOADED]
+        if counted:
+            for outcome, found in zip(counted, self.validator.cross_field([o.cells for o in counted])):
+                outcome.cross_field = found
 
     def settle(self, batch: list[Pending], con: duckdb.DuckDBPyConnection) -> list[Pending]:
         """Write the reports, record the batch in one transaction, and let the recorded files leave the inbox."""

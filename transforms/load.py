@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from transforms.parsed import CrossFieldFinding
 from transforms.submission import CellFigure, HeaderReading, Issue, UnmappedCell
 from transforms.unit_facts import UnitFact
 from transforms.warehouse import sql as warehouse_sql
@@ -41,6 +42,7 @@ class Outcome:
     issues: list[Issue] = field(default_factory=list)
     headers: list[HeaderReading] = field(default_factory=list)  # how each header was read
     unmapped: list[UnmappedCell] = field(default_factory=list)  # figure cells not loaded, each with why
+    cross_field: list[CrossFieldFinding] = field(default_factory=list)  # rows breaking a rule between figures
     unread_cells: int = 0  # how many: kept once the cells themselves are recorded and dropped from memory
     report_path: str | None = None
     processed_at: dt.datetime | None = None  # set for files recorded in a batch; otherwise the time of recording
@@ -124,6 +126,8 @@ _HEADER_READINGS = ("submission_id", "sheet", "cell", "header", "unit", "indicat
                     "candidates", "detail", "cells")
 _HEADER_READING_TYPES = (pa.string(),) * 12 + (pa.int32(),)
 _UNMAPPED_CELLS = ("submission_id", "sheet", "cell", "header", "header_cell", "row_label", "raw_text", "reason")
+_CROSS_FIELD_FINDINGS = ("submission_id", "sheet", "row_number", "cells", "rule", "message_zh", "message_en")
+_CROSS_FIELD_FINDING_TYPES = (pa.string(), pa.string(), pa.int32()) + (pa.string(),) * 4
 
 
 def _header_rows(submission_id: str, headers: list[HeaderReading]) -> list[tuple]:
@@ -210,7 +214,7 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
     """
     loaded = [o for o in outcomes if o.status == LOADED]
     copies = [o for o in outcomes if o.status == DUPLICATE and o.reason is None]
-    issues, facts, figures, rows, settled, headers, unmapped = [], [], [], [], [], [], []
+    issues, facts, figures, rows, settled, headers, unmapped, findings = [], [], [], [], [], [], [], []
     con.execute("BEGIN")
     try:
         if reread is not None:
@@ -254,13 +258,17 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
                 facts += [(r.submission_id, outcome.unit_code, outcome.as_of_date, f.indicator, f.item_type,
                            float(f.value) if f.value is not None else None, f.qualifier, f.parts_unspecified,
                            " + ".join(f.source_cells), f.raw_text) for f in outcome.facts]
+                findings += [(r.submission_id, f.sheet, f.row_number, f.cells, f.rule, f.message_zh, f.message_en)
+                             for f in outcome.cross_field]
         for name, table in (("submissions", _submissions_table(rows)),
                             ("issues", _columns(_ISSUES, issues) if issues else None),
                             ("figures", pa.concat_tables(figures) if figures else None),
                             ("facts", _columns(_FACTS, facts, _FACT_TYPES) if facts else None),
                             ("header_readings", _columns(_HEADER_READINGS, headers, _HEADER_READING_TYPES)
                              if headers else None),
-                            ("unmapped_cells", _columns(_UNMAPPED_CELLS, unmapped) if unmapped else None)):
+                            ("unmapped_cells", _columns(_UNMAPPED_CELLS, unmapped) if unmapped else None),
+                            ("cross_field_findings", _columns(_CROSS_FIELD_FINDINGS, findings,
+                                                              _CROSS_FIELD_FINDING_TYPES) if findings else None)):
             if table is not None and table.num_rows:
                 with _registered(con, f"batch_{name}", table):
                     con.execute(warehouse_sql(f"record_batch_{name}"))

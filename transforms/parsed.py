@@ -79,6 +79,19 @@ class UnmappedCell:
     reason: str  # the header's: unknown, ambiguous, contradictory, weak, excluded, breakdown, no-header
 
 
+@dataclass(frozen=True)
+class CrossFieldFinding:
+    """A row of a counted file that breaks a rule between its figures (expectations/cross_field.json), found when
+    the file was validated and kept in raw.cross_field_findings: the day's checks read it without the suite."""
+
+    sheet: str
+    row_number: int  # the Excel row number, 1-based
+    cells: str  # the row's figure cells, e.g. 'B5, C5, L5'
+    rule: str
+    message_zh: str
+    message_en: str
+
+
 @dataclass
 class ParsedSubmission:
     """What one file says: sender, as-of date (each with where it was read), figure cells, every header and how it

@@ -1,8 +1,10 @@
 """Great Expectations Data Docs under data/quality/: each submission's validation results kept, the site built.
 
 A batch's results are kept when it is validated, as one file (a millisecond or two for the batch); they are
-split into each submission's own result, where Great Expectations looks for it, by settle_kept() when the site
-is next built: by `warmline status`, only for the results that have no page yet (a page costs about 40 ms).
+split into each submission's own result, where Great Expectations looks for it, by settle_kept(), which needs no
+Great Expectations (`warmline status` runs it, so that each file links its own pages). The site is built on
+request, by `warmline docs`, only for the results that have no page yet (a page costs about 40 ms): building
+imports Great Expectations, which `warmline status` never does.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
-import pyarrow.parquet as pq
 
 from transforms import warehouse
 from transforms.layout import Layout
@@ -87,6 +86,8 @@ def write_parquet(con: duckdb.DuckDBPyConnection, text: str, target: Path) -> in
         relation.to_parquet(str(target))
     except duckdb.Error as exc:
         raise QueryFailed(one_line(exc)) from None
+    import pyarrow.parquet as pq  # only for --out FILE.parquet: 0.4 s that printing rows does not need
+
     return pq.ParquetFile(target).metadata.num_rows
 
 

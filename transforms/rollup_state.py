@@ -3,7 +3,7 @@
 A day's checks, bulletin and publication depend only on the warehouse (every file recorded, the publications,
 the calendar), the reference data, the suites and the code. When none of these changed since the last run of
 the same day, the same run would write byte-identical files and find the same checks: the stored result is
-used instead, which spares loading Great Expectations, the checks, the bulletin and the analysts' copy.
+used instead, which spares the checks, the bulletin and the analysts' copy.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from transforms.checks import CheckResult, DayChecks
+from transforms.checks import CheckResult, DayChecks, day_rows
 from transforms.formatting import figure_text, local_time_text, plain_number
 from transforms.publication import corrections_since_publication
 from transforms.quality_docs import StoredValidation, validations_of
@@ -31,12 +31,6 @@ CHECKS = {"missing_units": "未报送", "late_units": "迟报", "cumulative_fall
 HEADLINE = (("households_visited", "走访户数", "households"), ("funds_disbursed", "资金（元）", "funds (yuan)"),
             ("items_issued", "物资（件）", "items"), ("patrols_run", "巡查（次）", "patrols"))
 PUBLISHED, FORCED, BLOCKED, NOT_YET = "published", "forced", "blocked", "not_published"
-
-
-def _rows(con: duckdb.DuckDBPyConnection, name: str, day: dt.date) -> list[dict]:
-    cursor = con.execute(sql(name), {"day": day})
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
 def file_warnings(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, list[dict]]:
@@ -107,20 +101,20 @@ class DayStatus:
         return {state: sum(1 for u in self.units if u["completeness"] == state) for state in COMPLETENESS}
 
 
-def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date, validator=None,
+def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date,
                stored: list[StoredValidation] | None = None, now: dt.datetime | None = None) -> DayStatus:
-    """Read day `day` from the warehouse and run its checks; `validator` runs the cross-field suite, `stored`
-    (the kept validation results) links each submission to its Data Docs pages; `now` (default: the clock, in the
-    campaign's time zone) decides which times need their year."""
+    """Read day `day` from the warehouse and run its checks; `stored` (the kept validation results) links each
+    submission to its Data Docs pages; `now` (default: the clock, in the campaign's time zone) decides which times
+    need their year."""
     tz = ref.campaign.timezone
-    figures = {u["unit_code"]: u for u in _rows(con, "day_units", day)}
+    figures = {u["unit_code"]: u for u in day_rows(con, "day_units", day)}
     unread = day_unread(con, day)
-    files = _rows(con, "status_submissions", day)
+    files = day_rows(con, "status_submissions", day)
     warnings = file_warnings(con, [f["submission_id"] for f in files if f["warnings"]])
     for f in files:
         f["warning_rows"] = warnings.get(f["submission_id"], [])
     units = []
-    for row in _rows(con, "check_completeness", day):
+    for row in day_rows(con, "check_completeness", day):
         unit = {**row, **{k: v for k, v in figures.get(row["unit_code"], {}).items() if k not in row}}
         # a file whose date cannot be right is also shown on the day it was received: the day it was sent on
         unit["files"] = [f for f in files if f["unit_code"] == row["unit_code"]
@@ -138,9 +132,9 @@ def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date, val
     return DayStatus(
         day=day, campaign=ref.campaign.name, timezone=tz.key, deadline=ref.campaign.daily_deadline,
         units=units, unattributed=[f for f in files if f["submission_id"] not in listed],
-        checks=DayChecks(ref, validator).run(con, day), revisions=_rows(con, "status_revisions", day),
-        corrections=corrections, changed_since_published=_rows(con, "status_day_changes", day),
-        publications=_rows(con, "status_publications", day), overlaps=_rows(con, "status_overlaps", day),
+        checks=DayChecks(ref).run(con, day), revisions=day_rows(con, "status_revisions", day),
+        corrections=corrections, changed_since_published=day_rows(con, "status_day_changes", day),
+        publications=day_rows(con, "status_publications", day), overlaps=day_rows(con, "status_overlaps", day),
         validations=validations, unread=unread, now=(now or dt.datetime.now(tz)).astimezone(tz))
 
 

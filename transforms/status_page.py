@@ -251,13 +251,18 @@ def _unattributed(status: DayStatus) -> str:
 
 
 def render_status_page(status: DayStatus, page_dir: Path, docs_index: Path | None = None,
-                       generated_at: dt.datetime | None = None) -> str:
-    """The HTML of status.html for `status`, written to live in `page_dir`; every text escaped."""
+                       generated_at: dt.datetime | None = None, unbuilt: int = 0) -> str:
+    """The HTML of status.html for `status`, written to live in `page_dir`; every text escaped. `unbuilt`: how many
+    kept validation results have no Data Docs page yet (`warmline docs` builds them)."""
+    docs = ""
     if docs_index is not None:
         docs = (f'<p>校验报告 Data Docs (Great Expectations): <a href="{_href(docs_index, page_dir)}" id="data-docs">'
                 f'{escape(docs_index.name)}</a> — 该报告从公共 CDN 加载样式，离线时无样式 / its pages load CSS and '
                 "scripts from public CDNs, so they are unstyled offline.</p>")
-    else:
+    if unbuilt:
+        docs += (f"<p>校验报告 Data Docs: {unbuilt} 项校验结果尚未生成页面，运行 <code>warmline docs</code> 生成 / "
+                 f"{unbuilt} validation result(s) have no page yet: <code>warmline docs</code> builds them.</p>")
+    elif docs_index is None:
         docs = "<p>校验报告 Data Docs: 暂无 none yet (validation results are kept from the next run).</p>"
     generated = f"<p>生成时间 written {generated_at:%Y-%m-%d %H:%M} ({escape(status.timezone)})</p>" \
         if generated_at else ""
@@ -282,11 +287,12 @@ def status_folder(bulletins: Path, day: dt.date) -> Path:
 
 
 def write_status_page(status: DayStatus, folder: Path, docs_index: Path | None = None,
-                      generated_at: dt.datetime | None = None) -> Path:
+                      generated_at: dt.datetime | None = None, unbuilt: int = 0) -> Path:
     """Write `folder`/status.html (UTF-8), replacing it whole."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / FILE_NAME
     scratch = folder / f".{FILE_NAME}.writing"
-    scratch.write_text(render_status_page(status, folder, docs_index, generated_at), encoding="utf-8", newline="\n")
+    scratch.write_text(render_status_page(status, folder, docs_index, generated_at, unbuilt), encoding="utf-8",
+                       newline="\n")
     os.replace(scratch, target)
     return target

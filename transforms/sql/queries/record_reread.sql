@@ -14,4 +14,5 @@ DELETE FROM raw.facts WHERE submission_id IN (SELECT submission_id FROM batch_re
 DELETE FROM raw.issues WHERE submission_id IN (SELECT submission_id FROM batch_rereads);
 DELETE FROM raw.header_readings WHERE submission_id IN (SELECT submission_id FROM batch_rereads);
 DELETE FROM raw.unmapped_cells WHERE submission_id IN (SELECT submission_id FROM batch_rereads);
+DELETE FROM raw.cross_field_findings WHERE submission_id IN (SELECT submission_id FROM batch_rereads);
 DELETE FROM raw.submissions WHERE submission_id IN (SELECT submission_id FROM batch_rereads);
