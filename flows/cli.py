@@ -29,6 +29,10 @@ HEADLINE_LABELS = (("households_visited", "households visited", "户"), ("funds_
                    ("items_issued", "items issued", "件"), ("patrols_run", "patrols run", "次"))
 
 
+# failures whose message is already written for the operator (raised below the command line)
+SAID_PLAINLY = {"WriterFailed", "ServerFailed", "WarehouseBusy"}
+
+
 class UserError(Exception):
     """An expected failure: printed as 'Error: <message>' with exit status 1, no traceback."""
 
@@ -48,7 +52,8 @@ def _errors() -> Iterator[None]:
     except Exception as exc:  # one line for the operator; the traceback only with --debug
         if _state["debug"]:
             traceback.print_exc()
-        message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        message = str(exc) if isinstance(exc, UserError) or type(exc).__name__ in SAID_PLAINLY \
+            else f"{type(exc).__name__}: {exc}"
         err.print(f"Error: {message}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
 

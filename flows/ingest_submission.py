@@ -211,6 +211,34 @@ def _ingest_on_writer(files: list[Path], home: str, complete: list[Path]) -> lis
         con.close()
 
 
+class WriterFailed(RuntimeError):
+    """The writer did not take or finish work handed to it; the message says where its log is."""
+
+
+def writer_result(future, home: str, timeout: float):
+    """The result of work handed to the writer as a background task, watched rather than waited on blindly: a
+    task the writer could not take is deleted by Prefect and would otherwise be waited for until the timeout."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    deadline = time.monotonic() + timeout
+    log = Layout(Path(home)).prefect / "writer.log"
+    while True:
+        try:
+            future.wait(min(2.0, max(0.1, deadline - time.monotonic())))
+            if future.state.is_final():
+                return future.result(timeout=60)  # after wait(): .result() alone can time out spuriously
+            with get_client(sync_client=True) as client:
+                client.read_task_run(future.task_run_id)
+        except ObjectNotFound:
+            raise WriterFailed(f"the writer could not take the work handed to it; see {log} and "
+                               f"{Layout(Path(home)).logs / 'warmline.log'}") from None
+        if time.monotonic() >= deadline:
+            raise WriterFailed(f"the writer did not finish within {timeout:.0f} s; see {log}")
+
+
 def batch_key(paths: list[Path]) -> str:
     stats = [p.stat() for p in paths]
     return f"{len(paths)} file(s) {sum(s.st_size for s in stats)}-{max(s.st_mtime_ns for s in stats)}"
@@ -224,9 +252,8 @@ def ingest_all(paths: list[Path], home: str, delegate: bool = False, publish_aft
         paths = [p for p in paths if p.exists()]
         if not paths:
             return []
-        future = ingest_received_files.delay([str(p) for p in paths], home, batch_key(paths), complete=complete)
-        future.wait(3600)  # before .result(), which can time out spuriously on a background task
-        return future.result(timeout=3600)
+        return writer_result(ingest_received_files.delay([str(p) for p in paths], home, batch_key(paths),
+                                                         complete=complete), home, 3600)
     layout = Layout(Path(home))
     ingestor = ingestor_for(home)
     con = warehouse.connect(layout.warehouse)
@@ -255,7 +282,7 @@ def hand_to_writer(home: str, paths: list[str] | None) -> list[dict]:
     files = [Path(p) for p in paths] if paths else pending_files(layout)
     if not files:
         if publish_interval() > 0 and layout.warehouse.exists():
-            publish_held_back.delay(home, dt.datetime.now(dt.timezone.utc).isoformat()).result(timeout=600)
+            writer_result(publish_held_back.delay(home, dt.datetime.now(dt.timezone.utc).isoformat()), home, 600)
         return []
     return ingest_all(files, home, delegate=True, complete=bool(paths))
 
@@ -285,7 +312,7 @@ def ingest_pending(home: str, paths: list[str] | None = None, delegate: bool = F
         # Nothing waiting: publish the loads an interval kept from the analysts until now. Served (`delegate`),
         # the writer does it, as it does every write: the service's reconcile run every 10 minutes comes here.
         if delegate:
-            publish_held_back.delay(home, dt.datetime.now(dt.timezone.utc).isoformat()).result(timeout=600)
+            writer_result(publish_held_back.delay(home, dt.datetime.now(dt.timezone.utc).isoformat()), home, 600)
         else:
             _publish_if_stale(home)
     return ingest_all(files, home, delegate, complete=bool(paths)) if files else []

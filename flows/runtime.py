@@ -26,6 +26,9 @@ def configure_prefect(layout: Layout) -> Path:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "100")
+    # A background task's parameters and result are files in this folder: the command that hands work to the
+    # writer and the writer must share it whatever PREFECT_HOME each was started with.
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(layout.prefect / "storage"))
     return log_file
 
 

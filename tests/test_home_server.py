@@ -83,9 +83,14 @@ def test_the_first_command_starts_the_homes_server_and_the_next_ones_reuse_it(ho
     assert "Started a Prefect server" not in again.stdout  # said once, when it started
     assert "Files: 1 loaded, 0 superseded, 0 duplicate, 0 rejected" in again.stdout
     assert len(flow_runs(url)) == 1  # still only the run's
-    tasks = httpx.post(f"{url}/api/task_runs/filter", json={"task_runs": {"name": {"like_": "ingest 1 file(s)"}}},
-                       timeout=10).json()
-    assert [t["flow_run_id"] for t in tasks] == [None]  # the writer's background task
+    def ingest_tasks():  # the server records task runs in batches: a moment after they ran
+        return httpx.post(f"{url}/api/task_runs/filter", timeout=10,
+                          json={"task_runs": {"name": {"like_": "ingest 1 file(s)"}}}).json()
+
+    deadline = time.monotonic() + 30
+    while not ingest_tasks() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [t["flow_run_id"] for t in ingest_tasks()] == [None]  # the writer's background task
     con = duckdb.connect(str(home / "data" / "warehouse" / "warmline.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT value FROM raw.facts JOIN raw.submissions USING (submission_id) "
@@ -93,6 +98,19 @@ def test_the_first_command_starts_the_homes_server_and_the_next_ones_reuse_it(ho
                            ).fetchall() == [(321,)]
     finally:
         con.close()
+
+    # a command whose files the writer cannot reach (parameters stored where it does not look) fails with a
+    # one-line reason instead of waiting for an hour
+    lost = home / "仁化县_1222.xlsx"
+    write_submission(lost, load_reference(home / "data" / "reference"), "仁化县", dt.date(2023, 12, 22),
+                     [FilledRow("全县", {"走访慰问户数（户）": 400})])
+    elsewhere = subprocess.run([str(BIN / "warmline"), "ingest", str(lost)], capture_output=True, text=True,
+                               timeout=300, env=clean_env(WARMLINE_HOME=str(home), COLUMNS="200",
+                                                          PREFECT_LOCAL_STORAGE_PATH=str(home / "elsewhere")))
+    assert elsewhere.returncode == 1, elsewhere.stdout + elsewhere.stderr
+    assert elsewhere.stderr.strip() == (f"Error: the writer could not take the work handed to it; see "
+                                        f"{home / 'data/prefect/writer.log'} and {home / 'data/logs/warmline.log'}")
+    assert lost.exists()
 
     status = warmline(home, "server", "status")
     assert status.stdout.startswith(f"Prefect server for this home: running at {url} (UI and API), process {pid}, ")
