@@ -51,6 +51,7 @@ def land_atomically(inbox: Path, source: Path, name: str) -> Path:
 
 
 def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_server, tmp_path, ref):
+    started = dt.datetime.now(dt.timezone.utc)  # the session's server holds other tests' events too
     layout = make_home(tmp_path / "home")
     day = dt.date(2023, 12, 18)
     sources = {
@@ -80,12 +81,13 @@ def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_ser
         print(f"two files landed together were both loaded {latency:.1f} s later")
 
         from prefect.client.orchestration import get_client
-        from prefect.events.filters import EventFilter, EventNameFilter
+        from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 
         def read_events():
             with _api(prefect_server["api"]):
                 with get_client(sync_client=True) as client:
-                    return client.read_events(EventFilter(event=EventNameFilter(prefix=["warmline.submission."])),
+                    return client.read_events(EventFilter(event=EventNameFilter(prefix=["warmline.submission."]),
+                                                          occurred=EventOccurredFilter(since=started)),
                                               limit=50).events
 
         # The server persists events in batches (every few seconds): wait for all three outcomes to show.
@@ -93,10 +95,13 @@ def test_files_trigger_ingestion_and_the_service_catches_up_on_start(prefect_ser
 
         def three_loaded():
             seen[:] = read_events()
-            return seen if sum(e.event == "warmline.submission.loaded" for e in seen) >= 3 else False
+            # the received events are emitted after the hand-over, so they may be stored after the outcomes
+            done = (sum(e.event == "warmline.submission.loaded" for e in seen) >= 3
+                    and sum(e.event == "warmline.submission.received" for e in seen) >= 2)
+            return seen if done else False
 
         try:
-            events = wait_for(three_loaded, 60, "three warmline.submission.loaded events")
+            events = wait_for(three_loaded, 60, "three warmline.submission.loaded and two .received events")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; events: {[(e.event, e.resource.get('prefect.resource.name')) for e in seen]}")
         with _api(prefect_server["api"]):
