@@ -19,6 +19,7 @@ from transforms.figures import normalise_text
 from transforms.reference import Reference
 
 ITEMS_ISSUED = "items_issued"
+FUNDS_DISBURSED = "funds_disbursed"
 OTHER_ITEMS = "其他物资"  # the item type of goods the lexicon does not know
 GOODS = "件"  # the measure family of goods
 ALIAS, INFERRED = "alias", "inferred"
@@ -26,6 +27,17 @@ ALIAS, INFERRED = "alias", "inferred"
 # one of these and a measure that says another make a header contradictory.
 PEOPLE = frozenset({"户", "人", "人次"})
 TOTAL_WORDS = ("合计", "总计", "小计", "合计数", "总数", "共计", "计")
+# Words that say what goods or money are for or of what kind, and nothing about what became of them (防寒物品,
+# 各类物资, 棉衣棉被等, 春节慰问金): a header of goods or money names and these is the catalogue's own column for them
+KIND_WORDS = ("各类", "各种", "防寒", "御寒", "保暖", "过冬", "越冬", "冬季", "取暖", "爱心", "救灾", "应急", "生活",
+              "节日", "春节", "新春", "慰问", "温暖", "等")
+# How goods are read from item words; such a match needs a word saying they were handed out (_handed_out)
+NAMED_GOODS_RULES = ("goods word", "item word", "several item words")
+# 将 right before a verb says what will be done (将走访, 将为困难群众发放, 将分批送往): a plan, not an outcome. Before a
+# noun 将 is the 把 construction (将棉手套送到家中, 将镇、村干部组成工作组) and says nothing about time, so only verbs
+# count: the catalogue's own (its actions, and the words of handing goods or money out) and these.
+FUTURE_VERBS = ("有", "于", "要", "会", "为", "向", "给", "再", "继续", "持续", "陆续", "分批", "开展", "组织", "安排",
+                "启动", "举行", "进行", "实施", "深入", "全部", "逐步", "救济")
 
 # Why a header is left unmapped (the rule of its warning is "<reason>-header")
 UNKNOWN = "unknown"  # no indicator's words
@@ -163,6 +175,10 @@ class HeaderCatalogue:
         self._suggested = {w.word: w.means.split(":", 1)[1] for w in ref.header_words if w.means.startswith("implies:")}
         self._suggested_words = _longest_first(self._suggested)
         self._all_words = _longest_first({w for m in self._meanings for w in (*m.actions, *m.objects, *m.context)})
+        funds = next((m for m in self._meanings if m.code == FUNDS_DISBURSED), None)
+        self._paying = funds.context if funds else ()  # 发放, 支出: money paid out
+        verbs = {w for m in self._meanings for w in m.actions} | {*self._issuing, *self._paying, *FUTURE_VERBS}
+        self._future = re.compile("将(?:" + "|".join(map(re.escape, _longest_first(verbs))) + ")")
 
     # -- measures ---------------------------------------------------------------------------------------
     def _measure(self, unit: str | None) -> tuple[frozenset[str], Decimal] | None:
@@ -282,6 +298,11 @@ class HeaderCatalogue:
 
     def _excluded(self, text: str) -> HeaderMiss | None:
         words = _found(text, self._excluding_words)
+        future = self._future.search(text)
+        if not words and future:
+            return HeaderMiss(EXCLUDED, words=(future.group(),),
+                              detail=f"{future.group()}: what will be done is not an outcome",
+                              detail_zh=f"含“{future.group()}”：将要做的事不是已做的数字")
         if not words:
             return None
         means, why, why_zh = self._excluding[words[0]]
@@ -308,8 +329,14 @@ class HeaderCatalogue:
             could_be = (ITEMS_ISSUED,) if isinstance(items, HeaderMatch) else self._by_words(text)
             return HeaderMiss(excluded.reason, could_be, excluded.words, measure, excluded.detail, excluded.detail_zh)
         if isinstance(items, HeaderMatch):
+            return self._handed_out(items, name, groups)
+        if isinstance(items, HeaderMiss):
             return items
         scored = self._scored(text)
+        if FUNDS_DISBURSED not in scored:
+            paid = self._money_paid_out(name, groups, families, scale, measure)
+            if paid:
+                return paid
         if not scored:
             return items or HeaderMiss(UNKNOWN, unit=measure, detail="no indicator's words",
                                        detail_zh="没有与任何指标相符的词")
@@ -323,7 +350,7 @@ class HeaderCatalogue:
                                   measure, f"the words mean {'/'.join(codes)}, counted in {wanted}; the measure is "
                                            f"{given_text}", f"文字所指的指标以“{wanted.replace('/', '、')}”计，表头写的是“{given_text}”")
             best = self._best(fitting, measure, scale, "words and measure", (measure,) if measure else implied_words)
-            return self._unexplained(best, scored, measure) or best
+            return self._unexplained(best, scored, measure) or self._paid_out(best, scored, name) or best
         best = self._best(scored, measure, scale, "words alone", ())
         if isinstance(best, HeaderMatch) and scored[best.indicator][0] < 2:
             return HeaderMiss(WEAK, (best.indicator,), best.words, None,
@@ -357,6 +384,32 @@ class HeaderCatalogue:
                           f"{'/'.join(unexplained)} speaks of {other} (counted in {self.unit_of[other]}), the rest of "
                           f"{best.indicator}", f"“{'、'.join(unexplained)}”指的是以“{self.unit_of[other]}”计的指标，"
                                                f"与表头其余部分不符")
+
+    def _money_paid_out(self, name: str, groups: tuple[str, ...], families: set[str], scale: Decimal,
+                        measure: str | None) -> HeaderMatch | None:
+        """A sum in yuan that a word says was paid out (发放…（万元）) is money disbursed whatever the money is called
+        (生活费, 低保金, 价格补贴): the measure says money, the verb says paid out, and money has no kinds to tell
+        apart. Not when the words name goods: then the sum is what the goods were worth (发放棉衣（万元）)."""
+        if FUNDS_DISBURSED not in self.family_of or families != {self.family_of[FUNDS_DISBURSED]} or not measure:
+            return None
+        text = "".join(groups) + name
+        paid = _found(text, self._paying)
+        if not paid or _found(text, self._goods_words) or self._item_words_in(name):
+            return None
+        return HeaderMatch(FUNDS_DISBURSED, None, scale, measure, INFERRED, "money paid out", (*paid, measure))
+
+    def _paid_out(self, best, scored: dict, name: str) -> HeaderMiss | None:
+        """Money is money paid out to people only when a word says so (发放, 支出, 派送 …: the indicator's context):
+        releases name money allocated to lower levels, budgeted, raised, advanced or pooled with the same words
+        (救助资金, 慰问金, 善款) and the same measure, and the words that say which are too many to list."""
+        if not isinstance(best, HeaderMatch) or best.indicator != FUNDS_DISBURSED:
+            return None
+        _, words, actions, objects = scored[FUNDS_DISBURSED]
+        if set(words) - set(actions) - set(objects) or self._names_only(name, objects):
+            return None
+        return HeaderMiss(WEAK, (FUNDS_DISBURSED,), best.words, best.unit,
+                          "money named, but no word says it was paid out (发放, 支出 …)",
+                          "写了资金，但没有“发放、支出”等说明已发到群众手中的词")
 
     def _scored(self, text: str) -> dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]]:
         """Indicators whose required words are in `text`: code → (evidence score, the words that agree, those of
@@ -395,6 +448,31 @@ class HeaderCatalogue:
         return HeaderMatch(code, None, scale, measure, INFERRED, rule,
                            tuple(dict.fromkeys((*scored[code][1], *(w for w in measure_words if w)))))
 
+    def _handed_out(self, goods: HeaderMatch, name: str, groups: tuple[str, ...]) -> HeaderMatch | HeaderMiss:
+        """Goods named in a header are issued goods only when a word says they were handed out (发放, 派送, 送到 …),
+        in the header or a group over it, or when a group names the goods figure (物资: the catalogue's issued
+        goods). Goods bought, stocked, raised, moved to another office or received are counted with the same
+        item words and measures, and the words that say so are too many to list: 第一批棉被启运, 调剂棉被."""
+        if goods.rule not in NAMED_GOODS_RULES or _found("".join(groups) + name, self._issuing):
+            return goods
+        if any(_found(g, self._goods_words) for g in groups):
+            return goods
+        if self._names_only(name, (*goods.words, *self._item_words)):
+            return goods
+        return HeaderMiss(WEAK, (ITEMS_ISSUED,), goods.words, goods.unit,
+                          "goods named, but no word says they were handed out (发放, 派送 …)",
+                          "写了物资，但没有“发放、派送”等说明已发到群众手中的词")
+
+    @staticmethod
+    def _names_only(name: str, words: tuple[str, ...]) -> bool:
+        """Whether a header names nothing but goods or money (其中：棉被, 棉衣、棉被等防寒物品, 临时救助金): then it is
+        the catalogue's own column for them, as its aliases are, and needs no word saying they were handed out;
+        only other words (启运, 调剂, 垫付) can make them something else."""
+        rest = _NOISE.sub("", _OF_WHICH.sub("", name))
+        for word in (*sorted(words, key=len, reverse=True), *KIND_WORDS):
+            rest = rest.replace(word, "")
+        return not rest
+
     def _item_words_in(self, name: str) -> tuple[str, ...]:
         """Item words in a name, longest first; a one-character word (米, 油) only as a whole token (米、油), never
         inside another word (自热米饭)."""
@@ -431,10 +509,13 @@ class HeaderCatalogue:
         issued = _found(name, self._issuing)
         fits = [code for code in self._scored(name) if self.family_of[code] in families]
         if issued and families == {GOODS} and not self._excluded(name) and not fits:
-            # 发放暖手袋（个）: goods counted by the piece and issued, of a kind the lexicon does not know
+            # 发放护膝（副）: something counted by the piece was handed out, of a kind the lexicon does not know. It
+            # is not guessed to be 其他物资: a word the lexicon lacks is as often food or clothing by another name
+            # (方便面, 冬服) or no relief goods at all (联系卡); the review names it for `headers accept`.
             unknown = word.replace(issued[0], "", 1) or word
-            return HeaderMatch(ITEMS_ISSUED, OTHER_ITEMS, scale, measure, INFERRED, "unknown item issued",
-                               (issued[0], unknown, measure or ""), note="unknown")
+            return HeaderMiss(UNKNOWN, (ITEMS_ISSUED,), (issued[0], unknown), measure,
+                              f"handed out, but {unknown} is no item type the lexicon knows",
+                              f"“{unknown}”不在物资目录中，无法确定物资种类")
         if under_goods and word in TOTAL_WORDS:
             return HeaderMatch(ITEMS_ISSUED, None, scale, measure, INFERRED, "total under a goods group", (word,))
         excluded = self._excluded(name)

@@ -88,8 +88,7 @@ class SubmissionParser:
         for h in headers:
             if h.how == UNMAPPED and h.cells:
                 issues.append(self._unmapped_header(h))
-            elif h.how != UNMAPPED and h.rule in ("several item words", "unknown item under a goods group",
-                                                  "unknown item issued"):
+            elif h.how != UNMAPPED and h.rule in ("several item words", "unknown item under a goods group"):
                 issues.append(Issue(
                     "unknown-item", WARNING,
                     f"表头“{h.header}”的物资种类未在目录中，已按“其他物资”计入发放物资合计；如属已知种类请在物资目录中添加",

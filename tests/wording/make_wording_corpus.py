@@ -4,6 +4,7 @@ must map to) into headers and workbooks, and score how the header reader does on
 
     python tests/wording/make_wording_corpus.py OUT_DIR [--split dev|heldout]   # writes the workbooks
     python tests/wording/make_wording_corpus.py --score [--split dev|heldout]   # prints precision and recall
+    python tests/wording/make_wording_corpus.py --cv [FOLDS]                    # estimate on unseen wordings (dev)
 
 phrases_dev.csv and phrases_heldout.csv hold one phrase a line: the document it comes from (SOURCES.md), the phrase
 as printed, its words as a clerk would title a column, the measure written after the number, the indicator it must
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import re
 import sys
 from dataclasses import dataclass
@@ -119,6 +121,52 @@ def score(catalogue, phrases: list[Phrase], unit_column: bool = False) -> tuple[
     return Score(**counts), errors
 
 
+def fold_of(doc_id: str, folds: int) -> int:
+    return int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest(), 16) % folds
+
+
+def without_words_seen_only_in(ref, test: list[Phrase], train: list[Phrase]):
+    """The reference data as if it had been tuned without `test`: every lexicon word (an alias, an action, object
+    or context word, an item word, a header word) that occurs in a header of `test` and in none of `train` is
+    dropped, since tuning on `train` alone could not have added it. The rules in code are kept: the estimate
+    is of the lexicon's reach, not of the code's."""
+    import dataclasses
+
+    from transforms.headers import split_header
+
+    def learnt_from_test(word: str) -> bool:
+        name = split_header(word)[0]
+        return bool(name) and any(name in p.header for p in test) and not any(name in p.header for p in train)
+
+    def keep(words):
+        return tuple(w for w in words if not learnt_from_test(w))
+
+    return dataclasses.replace(
+        ref,
+        indicators=tuple(dataclasses.replace(i, aliases=keep(i.aliases), actions=keep(i.actions),
+                                             objects=keep(i.objects), context=keep(i.context))
+                         for i in ref.indicators),
+        item_types=tuple(dataclasses.replace(t, aliases=keep(t.aliases)) for t in ref.item_types),
+        header_words=tuple(h for h in ref.header_words if not learnt_from_test(h.word)))
+
+
+def cross_validate(ref, folds: int) -> Score:
+    """Precision and recall on the development half by document folds, each fold read with a lexicon stripped of
+    the words only it contains (without_words_seen_only_in): an estimate of how the reader does on wordings
+    it was not tuned on, without scoring the held-out half."""
+    from transforms.headers import HeaderCatalogue
+
+    phrases = load("dev")
+    counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    for k in range(folds):
+        test = [p for p in phrases if fold_of(p.doc_id, folds) == k]
+        train = [p for p in phrases if fold_of(p.doc_id, folds) != k]
+        result, _ = score(HeaderCatalogue(without_words_seen_only_in(ref, test, train)), test)
+        for kind in counts:
+            counts[kind] += getattr(result, kind)
+    return Score(**counts)
+
+
 def write_workbooks(out: Path, phrases: list[Phrase]) -> dict[str, list[tuple[str, Phrase]]]:
     """One list workbook per document (指标 | 单位 | 数量, a phrase a row); returns file → [(name cell, phrase)]."""
     import xlsxwriter
@@ -151,8 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=SPLITS)
     parser.add_argument("--score", action="store_true", help="print precision and recall of the header reader")
     parser.add_argument("--errors", action="store_true", help="with --score: list each wrong or missed phrase")
+    parser.add_argument("--cv", nargs="?", type=int, const=3, metavar="FOLDS",
+                        help="estimate on unseen wordings by document folds of the development half (default 3)")
     args = parser.parse_args(argv)
     splits = [args.split] if args.split else list(SPLITS)
+    if args.cv:
+        sys.path.insert(0, str(REPO))
+        from transforms.layout import SHIPPED_REFERENCE
+        from transforms.reference import load_reference
+
+        print(cross_validate(load_reference(SHIPPED_REFERENCE), args.cv).line(f"dev, {args.cv} folds"))
+        return 0
     if args.score:
         sys.path.insert(0, str(REPO))
         from transforms.headers import HeaderCatalogue
