@@ -272,7 +272,7 @@ def test_status_needs_no_prefect_and_defaults_to_today_in_the_campaigns_zone(tmp
 def test_status_page_renders_in_headless_chromium_without_the_network(campaign, tmp_path):
     chromium = shutil.which("chromium")
     if chromium is None:
-        pytest.fail("chromium is not installed; `make install` installs Debian's chromium")
+        pytest.fail("chromium is not installed; `make test` (or `make chromium`) installs Debian's chromium")
     status(campaign, "--date", "2023-12-20")
     page = campaign.bulletins / "2023-12-20" / "status.html"
     flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -31,7 +31,8 @@ def catalogue(ref):
 def test_header_reader_precision_and_recall(split, catalogue, report_figures):
     phrases = CORPUS["load"](split)
     score, errors = CORPUS["score"](catalogue, phrases)
-    report_figures.append(f"wording {score.line(split)}")
+    if split == "dev":  # the held-out figure is not shown on every run: seeing it move with each edit is tuning on it
+        report_figures.append(f"wording {score.line(split)}")
     precision, recall = FLOORS[split]
     assert score.precision >= precision and score.recall >= recall, [
         f"{kind} {p.doc_id} {p.header} -> {got}" for kind, p, got in errors] if split == "dev" else score.line(split)

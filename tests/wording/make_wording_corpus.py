@@ -3,7 +3,7 @@
 must map to) into headers and workbooks, and score how the header reader does on them.
 
     python tests/wording/make_wording_corpus.py OUT_DIR [--split dev|heldout]   # writes the workbooks
-    python tests/wording/make_wording_corpus.py --score [--split dev|heldout]   # prints precision and recall
+    python tests/wording/make_wording_corpus.py --score [--split dev|heldout]   # precision and recall (dev unless named)
     python tests/wording/make_wording_corpus.py --cv [FOLDS]                    # estimate on unseen wordings (dev)
 
 phrases_dev.csv and phrases_heldout.csv hold one phrase a line: the document it comes from (SOURCES.md), the phrase
@@ -210,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(cross_validate(load_reference(SHIPPED_REFERENCE), args.cv).line(f"dev, {args.cv} folds"))
         return 0
+    if args.score and args.errors and args.split != "dev":
+        parser.error("--errors lists the development half's errors only: the held-out half's are never read")
+    if args.score and args.split is None:
+        splits = ["dev"]  # scoring the held-out half spends it: only when asked by name (--split heldout)
     if args.score:
         sys.path.insert(0, str(REPO))
         from transforms.headers import HeaderCatalogue
