@@ -451,7 +451,7 @@ def serve() -> None:
         configure_prefect(layout)
         import asyncio
 
-        from flows.ingest_submission import ingestor_for
+        from flows.ingest_submission import warm_up
         from flows.serve import deployments, run_service
 
         console = logging.StreamHandler(sys.stdout)
@@ -462,7 +462,7 @@ def serve() -> None:
         from flows.home_server import writer_for
 
         if not writer_for(layout, api):  # no home writer: this process will be the writer
-            ingestor_for(str(layout.home))  # load validation once, before the first file arrives
+            warm_up(str(layout.home))  # validation loaded and run once, before the first file arrives
         ready = lambda: out.print(  # noqa: E731
             f"warmline serve: watching {layout.inbox}; each landed file goes straight to the writer\n"
             f"  deployments: ingest-submission (on warmline.submission.ingest-requested), reconcile-inbox (every 10 "
@@ -484,17 +484,18 @@ def writer() -> None:
     with _errors():
         layout = _layout()
         api = _prefect_api(layout)
-        from flows.home_server import hold_writer_lock
+        from flows.home_server import hold_writer_lock, mark_writer_ready
 
         lock = hold_writer_lock(layout, api)
         if lock is None:
             out.print("A writer already runs for this home; this one stops.")
             return
         configure_prefect(layout)
-        from flows.ingest_submission import ingestor_for
+        from flows.ingest_submission import warm_up
         from flows.serve import run_writer
 
-        ingestor_for(str(layout.home))  # validation loaded before the first file arrives
+        warm_up(str(layout.home))  # validation loaded and run once, before the first file arrives
+        mark_writer_ready(layout)
         out.print(f"warmline writer for {layout.home}: process {os.getpid()}, tasks from {api}")
         try:
             asyncio.run(run_writer())

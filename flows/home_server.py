@@ -37,6 +37,8 @@ LOG_FILE = "prefect-server.log"
 WRITER_LOCK = "writer.lock"
 WRITER_API = "writer-api.txt"
 WRITER_LOG = "writer.log"
+WRITER_READY = "writer-ready.txt"  # the writer's process id, written once it has warmed up and takes tasks
+WRITER_START_TIMEOUT = 60  # seconds a command waits for the writer it started to warm up (3 s on 2 idle cores)
 # A first start on a fresh home runs the database migrations: 10–25 s measured on 2 cores; allow for a slow disk.
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
@@ -140,7 +142,20 @@ def hold_writer_lock(layout: Layout, api_url: str):
         lock.close()
         return None
     (layout.prefect / WRITER_API).write_text(api_url)
+    (layout.prefect / WRITER_READY).unlink(missing_ok=True)  # an earlier writer's: this one is not warm yet
     return lock
+
+
+def mark_writer_ready(layout: Layout) -> None:
+    """Say that this process, holding the writer lock, has warmed up and takes tasks from now on."""
+    (layout.prefect / WRITER_READY).write_text(str(os.getpid()))
+
+
+def writer_ready(layout: Layout, pid: int) -> bool:
+    try:
+        return (layout.prefect / WRITER_READY).read_text().strip() == str(pid)
+    except OSError:
+        return False
 
 
 def writer_for(layout: Layout, api_url: str) -> bool:
@@ -163,9 +178,11 @@ def _with_writer(layout: Layout, server: HomeServer) -> HomeServer:
     with open(layout.prefect / WRITER_LOG, "ab") as out:
         process = subprocess.Popen([str(warmline), "writer"], stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT, env=env, cwd=layout.home, start_new_session=True)
-    # the writer takes its lock first thing: wait for that, so that this command already hands its work over
-    deadline = time.monotonic() + 30
-    while not writer_running(layout) and process.poll() is None and time.monotonic() < deadline:
+    # The writer takes its lock first thing, then warms up (validation loaded and run once): wait for both, so
+    # that this command hands its work over and a service started now reports itself watching only when a
+    # landed file is taken at once. Work handed over earlier would wait in the server's queue all the same.
+    deadline = time.monotonic() + WRITER_START_TIMEOUT
+    while not writer_ready(layout, process.pid) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     server = HomeServer(server.pid, server.port, server.started_at, process.pid)
     _record(layout, server)

@@ -27,6 +27,7 @@ INGEST = "ingest-submission/ingest-submission"
 RECONCILE = "ingest-pending/reconcile-inbox"
 DAILY = "daily-rollup/daily-rollup"
 RECONCILE_EVERY = dt.timedelta(minutes=10)
+CATCH_UP_TIMEOUT = 120  # seconds the service waits for its catch-up run before saying it is watching anyway
 
 log = logging.getLogger("warmline.serve")
 
@@ -85,6 +86,13 @@ def hand_over(path: Path, home: str) -> None:
     log.info("received %s", path.name)
 
 
+def rehearse_hand_over(home: str) -> None:
+    """Hand the writer a task with no files (it ends at once; "ingest warm-up" among the task runs): a process's
+    first hand-over pays for Prefect's first use of a client and of the task's submission, about 2 s on 2 cores,
+    which would otherwise delay the first file landed after the service starts."""
+    ingest_received_files.delay([], home, "warm-up")
+
+
 def writer() -> TaskWorker:
     """The task worker that runs every ingest and publication handed to the writer, one at a time."""
     return TaskWorker(ingest_received_files, publish_held_back, limit=1)
@@ -124,13 +132,18 @@ async def run_service(layout: Layout, to_serve: list, api_url: str, ready=None) 
                         type(exc).__name__, exc)
         announce_on_loop(path)
 
+    # Before watching: two first hand-overs at once (this one and a landed file's) wait on each other for seconds.
+    await asyncio.to_thread(rehearse_hand_over, home)
     observer = watch(layout.inbox, landed)
+    serving = asyncio.gather(runner.start(), *([writer().start()] if lock else []))
     try:
-        # Files that landed while the service was down: one reconcile run now.
-        await arun_deployment(RECONCILE, timeout=0)
+        # Files that landed while the service was down (or warming up): one reconcile run now, waited for before
+        # the service says it is watching, since a hand-over made while a flow run writes to the server's
+        # database waits for it (a file landed during the catch-up took 2 s instead of 0.2).
+        await arun_deployment(RECONCILE, timeout=CATCH_UP_TIMEOUT, poll_interval=0.2)
         if ready:
             ready()
-        await asyncio.gather(runner.start(), *([writer().start()] if lock else []))
+        await serving
     finally:
         observer.stop()
         if lock:

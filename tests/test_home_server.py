@@ -70,6 +70,8 @@ def test_the_first_command_starts_the_homes_server_and_the_next_ones_reuse_it(ho
 
     writer = int(started.group(5))
     assert alive(writer)
+    # the command waited for the writer to warm up: it says so with its process id
+    assert (home / "data" / "prefect" / "writer-ready.txt").read_text() == str(writer)
 
     # a new file goes to the warm writer as a background task: no flow run, no validation loaded here
     source = home / "仁化县_1221.xlsx"

@@ -1,0 +1,28 @@
+"""The writer's warm-up: what its first file would pay for is paid at its start, and nothing is recorded."""
+
+from __future__ import annotations
+
+import duckdb
+
+from flows.ingest_submission import _ingestors, _prepared, warm_up
+
+
+def test_the_writer_warms_up_without_recording_or_keeping_anything(home):
+    try:
+        assert warm_up(str(home.home)) is True  # the worked example was read and every suite run on it
+        assert str(home.home) in _prepared
+        con = duckdb.connect(str(home.warehouse), read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM raw.submissions").fetchone() == (0,)
+        finally:
+            con.close()
+        # no validation result kept for Data Docs, no scratch folder left, nothing landed or archived
+        kept = home.quality / "gx" / "uncommitted" / "validations"
+        assert [p.name for p in kept.rglob("*") if p.is_file()] == [".ge_store_backend_id"]
+        assert list(home.prefect.iterdir()) == []
+        assert list(home.inbox.iterdir()) == [] and list(home.archive.iterdir()) == []
+    finally:
+        _prepared.discard(str(home.home))
+        known = _ingestors.pop(str(home.home), None)
+        if known:
+            known[1].reader.close()
