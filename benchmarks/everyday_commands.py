@@ -56,8 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # the set-up shared with the service benchmark (which also puts the repository on sys.path)
-from service_latency import (BenchmarkError, clean_environment, end_leftovers, has_home_server, machine_facts,
-                             start_prefect_server, stop_group, warmline_command)
+from service_latency import (BenchmarkError, clean_environment, end_leftovers, has_home_server, load_note,
+                             machine_facts, start_prefect_server, stop_group, warmline_command)
 
 from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
 from transforms.reference import load_reference  # noqa: E402
@@ -296,9 +296,7 @@ def main() -> int:
         for name, setup in setups.items():
             print(f"{name}: the first command {'printed' if setup['started_line'] else 'did not print'} "
                   f"\"{STARTED_SERVER}…\"")
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    print(f"whole benchmark: {time.monotonic() - wall:.0f} s; load average at the end: {load} "
-          f"(above 2 on this machine, other work shared the cores and the wall times are high)")
+    print(f"whole benchmark: {time.monotonic() - wall:.0f} s; load average at the end: {load_note()}")
     if failed:
         print(f"error: {failed}", file=sys.stderr)
         print(f"kept {work} for its logs", file=sys.stderr)

@@ -198,6 +198,13 @@ def end_leftovers(marker: str, wait: float = 5.0) -> list[tuple[int, str]]:
     return left
 
 
+def load_note() -> str:
+    """The load average now; above 2 on this 2-core machine, other work shared the cores and wall times are high."""
+    load = os.getloadavg()
+    busy = " (above 2: other work shared the cores, and the wall times are high)" if load[0] > 2 else ""
+    return " ".join(f"{x:.2f}" for x in load) + busy
+
+
 def machine_facts(source: Path | None) -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -669,8 +676,7 @@ def main() -> int:
               f"{len(missing)} missing, {len(twice)} twice"
               + (f" (missing: {', '.join(missing[:5])}{'…' if len(missing) > 5 else ''})" if missing else "")
               + (f" (twice: {', '.join(twice[:5])})" if twice else ""))
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    print(f"load average at the end: {load} (above 2 on this machine, other work shared the cores)")
+    print(f"load average at the end: {load_note()}")
     if failed:
         print(f"error: {failed}", file=sys.stderr)
         print(f"kept {work} for its logs (serve.log, home/data/logs/warmline.log)", file=sys.stderr)
