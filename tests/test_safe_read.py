@@ -170,3 +170,20 @@ def test_a_batch_is_shared_between_two_workers(ref, tmp_path):
         assert reader.workers_started == 2  # each given a file at once, and neither replaced
     assert [r.problems for r in results] == [[]] * 40
     assert [r.parsed for r in results] == [parsed_here(ref, *f) for f in files]
+
+
+def test_a_worker_leaves_no_file_behind_even_while_it_runs(ref, tmp_path, monkeypatch):
+    # what a worker says on stderr goes to a file with no name: a run killed with its workers leaves nothing in
+    # the system's temporary folder (they used to pile up there as empty warmline-read-*.log files)
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    demo = write_demo(tmp_path / "demo", ref)[0]
+    with SafeReader(ref, precheck=False) as reader:
+        assert reader.read(demo.read_bytes(), demo.name).problem is None
+        assert list(scratch.iterdir()) == []  # the worker is alive and its stderr file has no name
+        crashed = reader.read(FAR_CORNER, "浈江区.xlsx")
+    assert crashed.problem.message_en.endswith("send that") and "(memory allocation of" in crashed.problem.message_en
+    assert list(scratch.iterdir()) == []

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import typing
 import threading
 import time
 from dataclasses import dataclass, field
@@ -252,14 +253,17 @@ class _InFlight:
 class _Worker:
     process: subprocess.Popen
     conn: "_Duplex"
-    stderr_path: Path
+    # What the worker writes to stderr: a file with no name (unlinked from the start), so that nothing is left
+    # behind however this process ends; read once the worker has died.
+    said: "typing.BinaryIO"
 
     @classmethod
     def launch(cls, ref: Reference, limits: ReadLimits, precheck: bool) -> "_Worker":
         """Start the process and send it what it needs; wait_ready() then waits for it."""
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        fd, stderr_path = tempfile.mkstemp(prefix="warmline-read-", suffix=".log")
+        said = tempfile.TemporaryFile()
+        fd = said.fileno()
         env = {**os.environ, "RUST_BACKTRACE": "0", "PYTHONPATH": _pythonpath()}
         try:
             process = subprocess.Popen(
@@ -267,11 +271,13 @@ class _Worker:
                  str(limits.memory_bytes)],
                 pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, env=env,
                 close_fds=True)
+        except BaseException:
+            said.close()
+            raise
         finally:
-            os.close(fd)
             os.close(to_child_r)
             os.close(from_child_w)
-        worker = cls(process, _Duplex(from_child_r, to_child_w), Path(stderr_path))
+        worker = cls(process, _Duplex(from_child_r, to_child_w), said)
         try:
             worker.conn.send(("init", ref, precheck))
         except OSError:
@@ -308,8 +314,11 @@ class _Worker:
         except ChildProcessError:  # already reaped
             code, peak = self.process.returncode, None
         self.process.returncode = code
-        said = _first_line(self.stderr_path)
-        self.stderr_path.unlink(missing_ok=True)
+        said = ""
+        if not self.said.closed:  # stopped once already: what it said was read then
+            self.said.seek(0)
+            said = _first_line(self.said.read().decode("utf-8", errors="replace"))
+            self.said.close()
         return code, peak, said
 
 
@@ -343,12 +352,9 @@ def _pythonpath() -> str:
     return os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
 
 
-def _first_line(path: Path) -> str:
+def _first_line(text: str) -> str:
     """What the dying worker said that matters: Rust's abort or panic message, or Python's last word."""
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
-    except OSError:
-        return ""
+    lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
     for n, line in enumerate(lines):
         if line.startswith("memory allocation of"):
