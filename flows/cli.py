@@ -17,11 +17,26 @@ from flows.runtime import configure_prefect, home
 from transforms.formatting import figure_text
 from transforms.layout import Layout
 from transforms.reference import Reference, load_reference
+from transforms.safe_text import printable, shortened
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="warmline: county relief workbooks in, trusted city-wide figures out.")
-out = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200, highlight=False)
+
+
+class PlainConsole(Console):
+    """A console that prints every text as it is: never as rich markup (a file named '[bold red]x.xlsx' is printed
+    with its brackets), and with control characters and direction overrides, which file names and cells can
+    carry, shown as escapes (\\x1b, \\u202e) instead of acting on the terminal. warmline prints no markup of
+    its own, so nothing is lost."""
+
+    def render_str(self, text: str, **kwargs):
+        kwargs["markup"] = False
+        return super().render_str(printable(text), **kwargs)
+
+
+out = PlainConsole(width=None if sys.stdout.isatty() else 160, highlight=False, markup=False)
+err = PlainConsole(stderr=True, width=None if sys.stderr.isatty() else 200, highlight=False, markup=False)
+FILE_COLUMN_CHARS = 48  # a longer file name is shortened in tables (…), so that it cannot squeeze the others out
 _state = {"debug": False}
 
 STATUS_WORDS = {"reported": "reported", "carried_forward": "carried forward", "missing": "missing"}
@@ -176,8 +191,6 @@ def _start_prefect(layout: Layout):
 
 
 def _outcome_table(outcomes: list[dict]) -> Table:
-    from rich.markup import escape
-
     from transforms.status import state_word
 
     table = Table(title="Files ingested", title_justify="left")
@@ -188,10 +201,10 @@ def _outcome_table(outcomes: list[dict]) -> Table:
         unread = f"{o['unread_cells']} figure cell(s) not read" if o.get("unread_cells") and o["status"] != "rejected" \
             else ""
         note = o["reason"] or ", ".join(p for p in (f"{o['warnings']} warning(s)" if o["warnings"] else "", unread) if p)
-        # a loaded file with cells not read shows as needing a look (需核对), never as a clean "loaded"; names and
-        # reasons come from the files: escaped, so that a [bracket] in them is printed, not taken for markup
-        table.add_row(*map(escape, (o["file_name"], o["submission_id"], o["unit_code"] or "?", o["as_of_date"] or "?",
-                                    state_word(o), note)))
+        # a loaded file with cells not read shows as needing a look (需核对), never as a clean "loaded"; the whole
+        # name is in the file's report
+        table.add_row(shortened(o["file_name"], FILE_COLUMN_CHARS), o["submission_id"], o["unit_code"] or "?",
+                      o["as_of_date"] or "?", state_word(o), note)
     return table
 
 
@@ -649,8 +662,6 @@ def audit() -> None:
 
 
 def _print_status_units(status) -> None:
-    from rich.markup import escape
-
     from transforms.status import COMPLETENESS, HEADLINE, figures_cell, files_cell, headline_cells, received_cell
 
     out.print("  units: " + ", ".join(f"{n} {COMPLETENESS[k][1]}" for k, n in status.counts().items()))
@@ -660,9 +671,9 @@ def _print_status_units(status) -> None:
                             ("files of the day", "left")):
         units.add_column(column, justify=justify, overflow="fold")
     for u in status.units:
-        units.add_row(*map(escape, (u["unit_name"], u["unit_code"], COMPLETENESS[u["completeness"]][1],
-                                    str(u["report_date"] or "—"), received_cell(u, status.now), figures_cell(u),
-                                    *headline_cells(u), files_cell(u["files"]))))
+        units.add_row(u["unit_name"], u["unit_code"], COMPLETENESS[u["completeness"]][1],
+                      str(u["report_date"] or "—"), received_cell(u, status.now), figures_cell(u),
+                      *headline_cells(u), files_cell(u["files"]))
     out.print(units)
 
 
@@ -788,7 +799,8 @@ def _print_unread(unread) -> None:
     for column in ("unit", "file", "where", "header", "why", "could be", "cells"):
         table.add_column(column, overflow="fold", justify="right" if column == "cells" else "left")
     for u in unread:
-        table.add_row(u.unit_name, u.file_name, u.where, u.header or "(no header)", REASONS[u.reason][1],
+        table.add_row(u.unit_name, shortened(u.file_name, FILE_COLUMN_CHARS), u.where, u.header or "(no header)",
+                      REASONS[u.reason][1],
                       ", ".join(u.candidates) or "—", str(u.cells))
     out.print(table)
     out.print("  `warmline headers` lists every header and how it was read; `warmline headers accept` maps one and "
@@ -796,8 +808,6 @@ def _print_unread(unread) -> None:
 
 
 def _print_status(status, page: Optional[Path], docs: Optional[Path], unbuilt: int) -> None:
-    from rich.markup import escape
-
     from transforms.status import (correction_text, overlap_text, publication_lines, revision_text, state_word,
                                    warning_text)
 
@@ -815,8 +825,8 @@ def _print_status(status, page: Optional[Path], docs: Optional[Path], unbuilt: i
             claims = f"as of {f['as_of_date']}" if f["as_of_date"] is not None and f["as_of_date"] != status.day \
                 else ""
             reason = "; ".join(p for p in (claims, f["reason"] or "") if p)
-            table.add_row(*map(escape, (status.time_text(f["received_local"]), f["file_name"], f["unit_name"] or "?",
-                                        state_word(f), str(f["warnings"]), reason)))
+            table.add_row(status.time_text(f["received_local"]), shortened(f["file_name"], FILE_COLUMN_CHARS),
+                          f["unit_name"] or "?", state_word(f), str(f["warnings"]), reason)
         out.print(table)
         warned = [f for f in files if f.get("warning_rows")]
         if warned:

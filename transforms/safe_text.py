@@ -46,6 +46,24 @@ def safe_file_name(name: str, max_bytes: int = REPORT_NAME_BYTES) -> str:
     return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")  # whole characters only
 
 
+def printable(text: str) -> str:
+    """Text for a terminal or a page: control characters (ESC, BEL, NUL …; newlines and tabs kept) and direction
+    overrides shown as escapes (\\x1b, \\u202e), so that a file name or cell can neither drive the terminal nor
+    reorder what is printed after it."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(ch if ch in "\n\t" or not (ch in _BIDI_CONTROLS or unicodedata.category(ch) == "Cc")
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def shortened(text: str, max_chars: int) -> str:
+    """`text` cut to `max_chars` in the middle (a file name keeps its start and its extension), marked with …."""
+    if len(text) <= max_chars:
+        return text
+    tail = max(4, max_chars // 3)
+    return text[:max_chars - tail - 1] + "…" + text[-tail:]
+
+
 def redact_personal(text: str) -> str:
     """Identity-card and mobile numbers masked (440204********1234, 138****5678): for what is published."""
     return _MOBILE.sub(r"\1****\2", _ID_NUMBER.sub(r"\1********\2", text))
