@@ -274,3 +274,34 @@ def test_a_batch_makes_its_archived_copies_durable_before_recording_them(home, i
     assert len(synced) == 1
     assert len(fsynced) == (0 if syncfs == "works" else 7)
     assert recorded_after == [(1, len(fsynced))]
+
+
+def _with_formula_error(path: Path, cell: str, error: str) -> None:
+    """Turn `cell` of the workbook's sheet into a formula whose saved value is `error` (as Excel saves =1/0)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
+    sheet, found = re.subn(rf'<c r="{cell}"([^>]*)><v>[^<]*</v></c>',
+                           rf'<c r="{cell}"\1 t="e"><f>1/0</f><v>{error}</v></c>', sheet)
+    assert found == 1
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def test_a_formula_error_in_a_figure_cell_rejects_the_file_naming_the_cell(home, ingestor, ref, tmp_path):
+    # the reader sees #DIV/0! and #REF! as blank cells: counted as "no figure", the unit's total would be short
+    bad = write_submission(tmp_path / "浈江区_公式.xlsx", ref, "浈江区民政局", DEMO_DATE, [
+        FilledRow("犁市镇", {"走访慰问户数（户）": 7}), FilledRow("花坪镇", {"走访慰问户数（户）": 10})])
+    _with_formula_error(bad, "B6", "#DIV/0!")
+    land(home, bad, dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert outcome.status == "rejected"
+    assert [(i.rule, i.sheet, i.cell) for i in outcome.issues] == [("formula-error", "统计表", "B6")]
+    report = (home.home / outcome.report_path).read_text(encoding="utf-8")
+    assert "统计表!B6" in report and "fix the formula in Excel (or type the figure)" in report
+    assert query(home, "SELECT count(*) FROM raw.facts") == [(0,)]

@@ -135,3 +135,14 @@ def test_the_declared_content_types_are_not_trusted():
     sheet = sheet_xml(_rows(1, '<c r="XFD1048576"><v>1</v></c>'))
     assert rules(zip_bytes({"[Content_Types].xml": CT, "xl/media/image1.png": sheet})) == ["sheet-too-large"]
     assert NS in sheet
+
+
+def test_formula_errors_are_refused_each_with_its_cell_and_the_rest_counted():
+    errors = "".join(f'<row r="{n}">{inline(f"A{n}", "镇")}<c r="B{n}" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+                     for n in range(5, 20))
+    issues = precheck(xlsx(sheet_xml(f'<row r="1">{inline("A1", "填报单位：浈江区")}</row>{errors}')), "浈江区.xlsx")
+    assert [(i.rule, i.sheet, i.cell) for i in issues[:2]] == [("formula-error", "统计表", "B5"),
+                                                               ("formula-error", "统计表", "B6")]
+    assert len(issues) == 11 and issues[-1].message_en == "and 5 more cells hold formula errors — fix them too"
+    # a formula that works (no t="e") is no problem
+    assert precheck(xlsx(sheet_xml('<row r="5"><c r="B5"><f>1+1</f><v>2</v></c></row>')), "浈江区.xlsx") == []

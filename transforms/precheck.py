@@ -19,7 +19,7 @@ from pathlib import Path
 
 from transforms.submission import ERROR, Issue
 from transforms.workbook import (CSV_ENCODINGS, CSV_SUFFIXES, ENCRYPTED, MAX_SHEET_CELLS, MAX_SHEET_ROWS,
-                                 SUPPORTED_SUFFIXES, sheet_size_problem, workbook_size_problem)
+                                 SUPPORTED_SUFFIXES, cell_ref, sheet_size_problem, workbook_size_problem)
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, and every password-protected workbook
@@ -42,6 +42,8 @@ _RANGE = re.compile(rb"\bref\s*=\s*[\"']([A-Za-z]{0,10})(\d{0,12})(?::([A-Za-z]{
 # ods content.xml: tables, rows and cells, each possibly repeated
 _ODS_TAG = re.compile(rb"<(?:[\w.-]+:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*)>"
                       rb"|</(?:[\w.-]+:)?table-row>")
+_ERROR_TYPE = re.compile(rb"\bt\s*=\s*[\"']e[\"']")  # <c t="e">: a formula's error value (#DIV/0!, #REF! …)
+MAX_ERROR_CELLS = 10  # error cells named one by one in the report; the rest counted
 _REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d{1,12})[\"']")
 
 
@@ -153,7 +155,7 @@ def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
         return [_too_big(declared)]
     ods = suffix == ".ods" or any(p.filename == "content.xml" for p in parts)
     tabs = {} if ods else _tab_names(archive)
-    unpacked, cells = 0, 0
+    unpacked, cells, errors = 0, 0, []
     for part in parts:
         if part.is_dir():
             continue
@@ -170,7 +172,26 @@ def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
                     return [_issue(problem.rule, problem.message_zh, problem.message_en)]
         except _Refused as refused:
             return [refused.issue]
-    return []
+        if isinstance(scanner, _XlsxScanner):
+            errors += [(scanner.label, cell) for cell in scanner.errors]
+    return formula_errors(errors)
+
+
+def formula_errors(cells: list[tuple[str, str]]) -> list[Issue]:
+    """A refusal for each cell (sheet, cell) holding a formula's error value: the reader would see it as blank,
+    and a figure that cannot be worked out is neither zero nor left out. The first MAX_ERROR_CELLS are named,
+    the rest counted in the last."""
+    issues = [Issue("formula-error", ERROR,
+                    f"工作表“{sheet}”的 {cell} 单元格是公式错误值（如 #DIV/0!、#REF!、#VALUE!），算不出数字。"
+                    "请在 Excel 中修正这个公式（或直接填写数字）后再提交",
+                    f"sheet '{sheet}', cell {cell} holds a formula error (such as #DIV/0!, #REF!, #VALUE!) instead "
+                    "of a figure — fix the formula in Excel (or type the figure) and send the file again", sheet, cell)
+              for sheet, cell in cells[:MAX_ERROR_CELLS]]
+    if len(cells) > MAX_ERROR_CELLS:
+        more = len(cells) - MAX_ERROR_CELLS
+        issues.append(Issue("formula-error", ERROR, f"另有 {more:,} 个单元格是公式错误值，请一并修正",
+                            f"and {more:,} more cells hold formula errors — fix them too"))
+    return issues
 
 
 def _tab_names(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -309,6 +330,7 @@ class _XlsxScanner(_XmlScanner):
     """Finds a sheet part's last used cell (a self-closing <c/> is an empty, formatted cell) and its size."""
 
     tab: str | None = None
+    errors: list = field(default_factory=list)  # cells holding a formula's error value, as 'B5'
     row: int = 0
     column: int = 0
     max_row: int = 0
@@ -328,6 +350,8 @@ class _XlsxScanner(_XmlScanner):
                 self.row = int(digits) if digits else self.row
                 _check_position(self.row, self.column)
                 if not attrs.endswith(b"/"):  # a cell with content
+                    if _ERROR_TYPE.search(attrs):
+                        self.errors.append(cell_ref(self.row - 1, self.column - 1))
                     self.used += 1
                     self.max_row, self.max_column = max(self.max_row, self.row), max(self.max_column, self.column)
                     if self.max_row > MAX_SHEET_ROWS or self.max_row * self.max_column > MAX_SHEET_CELLS:
