@@ -54,13 +54,14 @@ def ingestor_for(home: str):
 
 
 def pending_files(layout: Layout) -> list[Path]:
-    """Files waiting in the inbox, oldest first; editors' lock files and half-written names (the watcher's
+    """Entries waiting in the inbox, oldest first; editors' lock files and half-written names (the watcher's
     is_temporary) are not submissions yet."""
     from flows.watch_inbox import is_temporary
 
+    # Links, pipes and devices too (never followed or opened: the ingest refuses them with a report); folders not.
     files = [p for p in layout.inbox.iterdir()
-             if p.is_file() and not is_temporary(p)] if layout.inbox.exists() else []
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+             if (p.is_symlink() or not p.is_dir()) and not is_temporary(p)] if layout.inbox.exists() else []
+    return sorted(files, key=lambda p: (p.lstat().st_mtime_ns, p.name))
 
 
 def outcome_summary(outcome: Outcome) -> dict:
@@ -273,7 +274,7 @@ def writer_result(future, home: str, timeout: float):
 
 
 def batch_key(paths: list[Path]) -> str:
-    stats = [p.stat() for p in paths]
+    stats = [p.lstat() for p in paths]  # a link is keyed as itself: it is never followed
     return f"{len(paths)} file(s) {sum(s.st_size for s in stats)}-{max(s.st_mtime_ns for s in stats)}"
 
 

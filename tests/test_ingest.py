@@ -305,3 +305,32 @@ def test_a_formula_error_in_a_figure_cell_rejects_the_file_naming_the_cell(home,
     report = (home.home / outcome.report_path).read_text(encoding="utf-8")
     assert "统计表!B6" in report and "fix the formula in Excel (or type the figure)" in report
     assert query(home, "SELECT count(*) FROM raw.facts") == [(0,)]
+
+
+def test_links_and_pipes_in_the_inbox_are_refused_unopened_with_a_report(home, ingestor, ref, tmp_path):
+    # a link could lead anywhere on this machine: its target is never read, archived or quoted
+    secret = tmp_path / "secret.xlsx"
+    write_submission(secret, ref, "浈江区民政局", DEMO_DATE, [FilledRow("犁市镇", {"走访慰问户数（户）": 7})])
+    (home.inbox / "浈江区_20231220.xlsx").symlink_to(secret)
+    (home.inbox / "dangling.xlsx").symlink_to(tmp_path / "nowhere.xlsx")
+    os.mkfifo(home.inbox / "pipe.xlsx")
+    from flows.ingest_submission import pending_files
+
+    assert sorted(p.name for p in pending_files(home)) == ["dangling.xlsx", "pipe.xlsx", "浈江区_20231220.xlsx"]
+    con = warehouse.connect(home.warehouse)
+    try:
+        warehouse.prepare(con, ref)
+        outcomes = ingestor.ingest_many(pending_files(home), con)
+    finally:
+        con.close()
+    assert {o.receipt.file_name: (o.status, [i.rule for i in o.issues]) for o in outcomes} == {
+        name: ("rejected", ["not-a-regular-file"]) for name in ("dangling.xlsx", "pipe.xlsx", "浈江区_20231220.xlsx")}
+    linked = next(o for o in outcomes if o.receipt.file_name == "浈江区_20231220.xlsx")
+    assert linked.unit_code == "440204"  # whose it is, from the name only
+    report = (home.home / linked.report_path).read_text(encoding="utf-8")
+    assert "is a symbolic link, not a file; warmline neither opens nor follows it" in report
+    assert str(secret) not in report
+    archived = (home.home / linked.receipt.archive_path).read_bytes()
+    assert archived == f"warmline: 浈江区_20231220.xlsx was a symbolic link to {secret}; it was not opened\n".encode()
+    assert list(home.inbox.iterdir()) == [] and secret.exists()  # the links and the pipe left; the target stays
+    assert query(home, "SELECT count(*) FROM raw.facts") == [(0,)]

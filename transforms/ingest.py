@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+import stat as file_mode
 from stat import S_ISLNK
 from typing import Callable, Collection
 
@@ -211,6 +212,38 @@ def too_large(size: int) -> Issue:
                  f"文件有 {mb:,.0f} MB，超过上限（{limit} MB），远大于一份统计表。请只提交统计表（删除图片和多余的工作表）",
                  f"the file is {mb:,.0f} MB (the limit is {limit} MB), far more than a summary table — send the "
                  "table alone, without pictures or extra sheets")
+
+
+# What an inbox entry that is not a regular file is, in the clerk's words: (English, Chinese)
+_NOT_A_FILE_KINDS = ((file_mode.S_ISLNK, "a symbolic link", "符号链接（快捷方式）"),
+                     (file_mode.S_ISFIFO, "a named pipe", "命名管道"),
+                     (file_mode.S_ISCHR, "a device", "设备文件"), (file_mode.S_ISBLK, "a device", "设备文件"),
+                     (file_mode.S_ISSOCK, "a socket", "套接字"), (file_mode.S_ISDIR, "a folder", "文件夹"))
+
+
+def not_a_file(kind_en: str, kind_zh: str) -> Issue:
+    """The inbox entry is a link, pipe, device or folder: never followed or opened, refused as it is."""
+    return Issue("not-a-regular-file", ERROR,
+                 f"收件箱中的这一项是{kind_zh}，不是表格文件本身；系统不会打开或追踪它指向的内容。请把表格文件本身放入收件箱",
+                 f"this entry of the inbox is {kind_en}, not a file; warmline neither opens nor follows it — put "
+                 "the workbook itself in the inbox")
+
+
+def irregular_kind(path: Path, inbox: Path) -> tuple[os.stat_result, str, str] | None:
+    """(its own stat, its kind in English and Chinese) when `path` must not be read as a file: anything in the
+    inbox that is not a regular file (a symbolic link is not followed: it could lead anywhere on this machine),
+    and a pipe, device or folder wherever it is. A link given by path outside the inbox is the user's own and
+    is followed. None for a file to read."""
+    st = os.lstat(path)
+    if file_mode.S_ISREG(st.st_mode):
+        return None
+    if S_ISLNK(st.st_mode) and _real_folder(str(path.parent)) != _real_folder(str(inbox)):
+        target = os.stat(path)
+        if file_mode.S_ISREG(target.st_mode):
+            return None
+        st = target
+    kind = next(((en, zh) for test, en, zh in _NOT_A_FILE_KINDS if test(st.st_mode)), ("not a file", "特殊文件"))
+    return st, *kind
 
 
 def as_of_after_receipt(as_of_date: dt.date | None, date_source: str | None, received_at: dt.datetime,
@@ -438,6 +471,10 @@ class Ingestor:
                     stat = os.stat(path)
                     pending.outcome = Outcome(receipt_for(path, b"", self.layout, stat), SKIPPED, STILL_WRITTEN)
                     continue
+                irregular = irregular_kind(path, self.layout.inbox)
+                if irregular:
+                    pending.arrival, pending.outcome = self._refuse_unopened(path, *irregular)
+                    continue
                 # every file is settled now (watched above, once for the batch): read it at once
                 arrival = pending.arrival = receive(path, self.layout, 0, written)
             except FileNotFoundError:
@@ -470,6 +507,18 @@ class Ingestor:
                 by_sha[receipt.sha256] = pending
             by_id.setdefault(receipt.submission_id, pending)
         return batch
+
+    def _refuse_unopened(self, path: Path, st: os.stat_result, kind_en: str, kind_zh: str) -> tuple[Arrival, Outcome]:
+        """A link, pipe, device or folder in the inbox, refused without opening it. What is archived (and hashed
+        for its receipt) is a line saying what it was, and where a link pointed, for whoever audits it."""
+        where = f" to {os.readlink(path)}" if S_ISLNK(st.st_mode) else ""
+        content = f"warmline: {path.name} was {kind_en}{where}; it was not opened\n".encode("utf-8", "replace")
+        receipt = receipt_for(path, content, self.layout, st)
+        archive_copy(content, self.layout.home / receipt.archive_path)
+        problems = [not_a_file(kind_en, kind_zh)]
+        named = self.parser.parse([], receipt.file_name)
+        return Arrival(receipt, None, st), Outcome(receipt, REJECTED, one_line_reason(problems), named.unit_code,
+                                                   named.as_of_date, issues=problems)
 
     def _moved_while_settling(self, paths: list[Path]) -> set[Path]:
         """Watch the files changed in the last `settle_seconds` once for the whole batch (as receive() watches one):
@@ -643,6 +692,14 @@ class Ingestor:
     def _leave_inbox(self, path: Path, seen: os.stat_result) -> None:
         # Only files in the inbox are consumed; a file given by path elsewhere stays where the user keeps it.
         # A file rewritten since it was read is a new receipt: it stays for the next run.
+        if not file_mode.S_ISREG(seen.st_mode):  # a link, pipe or device refused as it was: the entry goes
+            try:
+                if _real_folder(str(path.parent)) == _real_folder(str(self.layout.inbox)) \
+                        and _same(os.lstat(path), seen) and not file_mode.S_ISDIR(seen.st_mode):
+                    path.unlink()
+            except FileNotFoundError:
+                pass
+            return
         if _real_parent(path) == _real_folder(str(self.layout.inbox)):
             try:
                 if _same(os.stat(path), seen):
