@@ -209,13 +209,13 @@ def test_a_file_rewritten_while_it_was_ingested_stays_for_the_next_run(home, ing
                                         [FilledRow("全县", {"走访慰问户数（户）": 6000})]), dt.datetime(2023, 12, 20, 9))
     newer = write_submission(tmp_path / "new" / "翁源县.xlsx", ref, "翁源县", DEMO_DATE,
                              [FilledRow("全县", {"走访慰问户数（户）": 6802})]).read_bytes()
-    outcome_of = ingestor._outcome
+    judge = ingestor.judge
 
-    def rewritten_meanwhile(receipt, content, con):
+    def rewritten_meanwhile(reads):
         first.write_bytes(newer)  # the sender copies a new version over it while the old one is being read
-        return outcome_of(receipt, content, con)
+        return judge(reads)
 
-    monkeypatch.setattr(ingestor, "_outcome", rewritten_meanwhile)
+    monkeypatch.setattr(ingestor, "judge", rewritten_meanwhile)
     (outcome,) = ingest_inbox(ingestor)
     monkeypatch.undo()
     assert outcome.status == "loaded" and first.read_bytes() == newer  # recorded, and the new version kept
@@ -334,3 +334,34 @@ def test_links_and_pipes_in_the_inbox_are_refused_unopened_with_a_report(home, i
     assert archived == f"warmline: 浈江区_20231220.xlsx was a symbolic link to {secret}; it was not opened\n".encode()
     assert list(home.inbox.iterdir()) == [] and secret.exists()  # the links and the pipe left; the target stays
     assert query(home, "SELECT count(*) FROM raw.facts") == [(0,)]
+
+
+def test_a_repeat_of_a_rejected_file_gets_a_short_report_naming_the_first(home, ingestor, ref, tmp_path):
+    bad = write_submission(tmp_path / "浈江区_bad.xlsx", ref, "浈江区民政局", DEMO_DATE,
+                           [FilledRow("犁市镇", {"走访慰问户数（户）": -5})])
+    land(home, bad, dt.datetime(2023, 12, 20, 16, 5))
+    (first,) = ingest_inbox(ingestor, DEMO_DATE)
+    # the same bytes under another name, in a later run; and an empty file twice in one batch
+    again = home.inbox / "浈江区_再发.xlsx"
+    shutil.copyfile(bad, again)
+    land(home, again, dt.datetime(2023, 12, 20, 16, 30))
+    for n, name in enumerate(("空.xlsx", "空2.xlsx")):
+        (home.inbox / name).write_bytes(b"")
+        land(home, home.inbox / name, dt.datetime(2023, 12, 20, 16, 40 + n))
+    outcomes = {o.receipt.file_name: o for o in ingest_inbox(ingestor, DEMO_DATE)}
+    assert {name: o.status for name, o in outcomes.items()} == {
+        "浈江区_再发.xlsx": "duplicate", "空.xlsx": "rejected", "空2.xlsx": "duplicate"}
+    report = (home.home / outcomes["浈江区_再发.xlsx"].report_path).read_text(encoding="utf-8")
+    assert "This file has exactly the bytes of 浈江区_bad.xlsx, received 2023-12-20 16:05 and rejected" in report
+    assert f"Its report:     {Path(first.report_path).name}" in report
+    empty = (home.home / outcomes["空2.xlsx"].report_path).read_text(encoding="utf-8")
+    assert "the bytes of 空.xlsx" in empty and Path(outcomes["空.xlsx"].report_path).name in empty
+    assert query(home, "SELECT report_path IS NOT NULL FROM raw.submissions WHERE file_name = '浈江区_再发.xlsx'") \
+        == [(True,)]
+
+
+def test_a_repeat_of_a_loaded_file_gets_no_report(demo_home, ingestor, tmp_path):
+    source = next(demo_home.archive.iterdir())
+    shutil.copyfile(source, demo_home.inbox / "again.xlsx")
+    (outcome,) = ingest_inbox(ingestor)
+    assert (outcome.status, outcome.report_path) == ("duplicate", None)

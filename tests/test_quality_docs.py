@@ -37,8 +37,9 @@ def alone_and_batched(tmp_path_factory, ref, reader):
         land_mixed_batch(layout, ref, root / "scratch", unreadable=True)
         validator = SubmissionValidator(ref, quality_dir=layout.quality)
         ingestor = Ingestor(layout, ref, validator, reader, settle_seconds=0)
-        if name == "alone":
+        if name == "alone":  # each file a batch of one, its results split as the Data Docs build does
             ingest_inbox(ingestor)
+            assert settle_kept(layout.quality) == 16
         else:
             ingest_many(ingestor)
             # a batch keeps one file per suite; each file's results appear once split (as the Data Docs build does)

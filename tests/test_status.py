@@ -23,7 +23,7 @@ from transforms import warehouse
 from transforms.ingest import Ingestor
 from transforms.gate import decide
 from transforms.publication import record_publication
-from transforms.quality_docs import docs_index, stored_validations
+from transforms.quality_docs import docs_index, settle_kept, stored_validations
 from transforms.status import day_status
 from transforms.status_page import render_status_page
 from transforms.validation import SubmissionValidator
@@ -169,6 +169,7 @@ def test_a_correction_after_publishing_is_called_out(campaign, ingestor, ref, tm
 def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(campaign, ref):
     day = D(2023, 12, 20)
     folder = campaign.bulletins / day.isoformat()
+    settle_kept(campaign.quality)  # as `warmline status` does: each batch's results split per file
     result = read_status(campaign, ref, day, stored_validations(campaign.quality))
     page = render_status_page(result, folder, docs_index(campaign.quality), dt.datetime(2023, 12, 20, 18, 5))
 
@@ -194,6 +195,7 @@ def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(cam
 
 
 def test_each_validation_is_kept_and_the_data_docs_are_built_on_request_and_linked(campaign):
+    settle_kept(campaign.quality)  # as `warmline status` does: each batch's results split per file
     stored = stored_validations(campaign.quality)
     # ten files, each checked by the submission and the figures suites
     assert (len(stored), sorted({v.suite for v in stored})) == (20, ["figures", "submission"])

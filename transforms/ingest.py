@@ -20,10 +20,10 @@ from typing import Callable, Collection
 import duckdb
 
 from transforms.layout import Layout
-from transforms.load import (DUPLICATE, LOADED, REJECTED, Outcome, Receipt, duplicate_reason, find_receipt,
+from transforms.load import (DUPLICATE, LOADED, REJECTED, Outcome, Receipt, duplicate_reason,
                              find_receipts, first_receipts, record, record_many, rerecord_many)
 from transforms.reference import Reference
-from transforms.report import one_line_reason, rejection_report
+from transforms.report import one_line_reason, rejection_report, repeat_report
 from transforms.safe_read import ReadResult, SafeReader
 from transforms.safe_text import readable_name, safe_file_name
 from transforms.submission import ERROR, WARNING, Issue, SubmissionParser
@@ -297,6 +297,7 @@ class Pending:
     outcome: Outcome | None = None
     recorded: bool = False  # found again: recorded by an earlier run
     first: "Pending | None" = None  # the earlier file of the batch with the same bytes (for a duplicate)
+    first_recorded: tuple | None = None  # or the first recorded receipt of them: (received_at, id, name, status)
     parsed: object = None  # read, awaiting validation
     facts: list = field(default_factory=list)
     found_issues: list = field(default_factory=list)
@@ -340,45 +341,14 @@ class Ingestor:
         self.last_read: ReadResult | None = None  # what reading the last file cost (for tests and benchmarks)
 
     def ingest(self, path: Path, con: duckdb.DuckDBPyConnection) -> Outcome:
-        """Ingest one file and return its outcome; the file leaves the inbox only once its state is recorded.
-
-        A file still being written, or already taken by another run, is `skipped`: nothing is recorded.
-        """
+        """Ingest one file and return its outcome: a batch of one (ingest_many), the path every run takes; the file
+        leaves the inbox only once its state is recorded. A file still being written, or already taken by another
+        run, is `skipped`: nothing is recorded. A failure raises what failed, and the file stays in the inbox."""
         self.last_read = None
         try:
-            arrival = receive(path, self.layout, self.settle_seconds)
-        except FileNotFoundError:
-            now = dt.datetime.now(dt.timezone.utc)
-            return Outcome(Receipt("", readable_name(path.name), "", now, ""), SKIPPED, GONE)
-        receipt = arrival.receipt
-        if arrival.changing:
-            return Outcome(receipt, SKIPPED, STILL_WRITTEN)
-        known = find_receipt(con, receipt.submission_id)
-        if known:  # found again after a crash between recording and leaving the inbox
-            outcome = Outcome(receipt, known[0], known[1], known[2], known[3], report_path=known[4])
-        else:
-            outcome = self._outcome(receipt, arrival.content, con)
-            if outcome.status == REJECTED:
-                outcome.report_path = self._write_report(outcome)
-            record(con, outcome)
-        self._leave_inbox(path, arrival.stat)
-        return outcome
-
-    def _outcome(self, receipt: Receipt, content: bytes | None, con: duckdb.DuckDBPyConnection) -> Outcome:
-        reason = duplicate_reason(con, receipt.sha256)
-        if reason:
-            return Outcome(receipt, DUPLICATE, reason)
-        read = self._read(receipt, content)
-        if isinstance(read, Outcome):
-            return read
-        parsed, facts, found = read
-        outcome = self._judged(receipt, parsed, facts, found + self.validator.validate(parsed, len(facts)))
-        self._find_cross_field([outcome])
-        return outcome
-
-    def _read(self, receipt: Receipt, content: bytes | None) -> Outcome | tuple:
-        """Check and read one file: a rejection, or (parsed submission, unit facts, issues found reading it)."""
-        return self._read_as(receipt, None if content is None else self.reader.read(content, receipt.file_name))
+            return self.ingest_many([path], con, keep_read=True)[0]
+        except IngestFailed as failed:
+            raise failed.failed[0][1]
 
     def _read_as(self, receipt: Receipt, read: ReadResult | None) -> Outcome | tuple:
         """What the reader's worker made of a file (`read`; None for a file too large to read): a rejection, or
@@ -407,7 +377,7 @@ class Ingestor:
 
     def ingest_many(self, paths: list[Path], con: duckdb.DuckDBPyConnection,
                     assess: Callable[[list[Pending]], object] | None = None,
-                    complete: Collection[Path] = ()) -> list[Outcome]:
+                    complete: Collection[Path] = (), keep_read: bool = False) -> list[Outcome]:
         """ingest() of many files, in batches of BATCH_FILES: each file read on its own in the guarded reader, the
         batch validated in one Great Expectations run per suite and recorded in one transaction.
 
@@ -417,6 +387,7 @@ class Ingestor:
         says which failed. `assess` replaces self.assess, e.g. to read and validate on other machines; it must
         set each unread file's outcome or error. Files in `complete` are known to be completely written (the
         watcher saw them closed or renamed in, or a user named them): they are read without the settle watch.
+        `keep_read`: the outcomes keep their cells, facts and headers (one file's are small: ingest() keeps them).
         """
         outcomes, failed = [], []
         chunks = [paths[start:start + BATCH_FILES] for start in range(0, len(paths), BATCH_FILES)]
@@ -425,7 +396,7 @@ class Ingestor:
         def finish(batch: list[Pending]) -> None:
             self.settle(batch, con)
             for pending in batch:  # recorded: the cells and facts are in the warehouse, not needed in memory
-                if pending.outcome is not None and pending.error is None and not pending.recorded:
+                if pending.outcome is not None and pending.error is None and not pending.recorded and not keep_read:
                     pending.outcome.cells, pending.outcome.facts = [], []
                     pending.outcome.headers, pending.outcome.unmapped = [], []
             outcomes.extend(p.outcome for p in batch if p.error is None)
@@ -502,6 +473,7 @@ class Ingestor:
                 pending.outcome = Outcome(receipt, found[0], found[1], found[2], found[3], report_path=found[4])
             elif receipt.sha256 in by_sha or receipt.sha256 in recorded:
                 pending.first = by_sha.get(receipt.sha256)
+                pending.first_recorded = recorded.get(receipt.sha256)
                 pending.outcome = Outcome(receipt, DUPLICATE, None)  # the reason is found when it is recorded
             else:
                 by_sha[receipt.sha256] = pending
@@ -639,6 +611,8 @@ class Ingestor:
         for pending in fresh:
             if pending.outcome.status == REJECTED:
                 pending.outcome.report_path = self._write_report(pending.outcome)
+            elif pending.outcome.status == DUPLICATE:
+                pending.outcome.report_path = self._report_repeat(pending, con)
         try:
             record_many(con, [p.outcome for p in fresh])
         except Exception:  # something in one file's rows: record them one by one, so only that file fails
@@ -681,13 +655,30 @@ class Ingestor:
         rerecord_many(con, outcomes, reason, dt.datetime.now(dt.timezone.utc))
         return outcomes
 
-    def _write_report(self, outcome: Outcome) -> str:
+    def _write_report(self, outcome: Outcome, text: str | None = None) -> str:
         self.layout.rejected.mkdir(parents=True, exist_ok=True)
         # The name comes from outside: no separators, no control characters, short enough for any filesystem.
         name = f"{safe_file_name(outcome.receipt.file_name)}.{outcome.receipt.submission_id}.txt"
         target = self.layout.rejected / name
-        target.write_text(rejection_report(outcome, self.ref), encoding="utf-8")
+        target.write_text(text or rejection_report(outcome, self.ref), encoding="utf-8")
         return str(target.relative_to(self.layout.home))
+
+    def _report_repeat(self, pending: Pending, con: duckdb.DuckDBPyConnection) -> str | None:
+        """A short report for a duplicate of a rejected file (its sender would otherwise hear nothing back), naming
+        the first file and its report; None for a duplicate of a file that was taken."""
+        if pending.first is not None and pending.first.outcome is not None:
+            first = pending.first.outcome
+            if first.status != REJECTED:
+                return None
+            name, received, report = first.receipt.file_name, first.receipt.received_at, first.report_path
+        elif pending.first_recorded is not None and pending.first_recorded[3] == REJECTED:
+            received, submission_id, name, _ = pending.first_recorded
+            found = con.execute("SELECT report_path FROM raw.submissions WHERE submission_id = ?",
+                                [submission_id]).fetchone()
+            report = found[0] if found else None
+        else:
+            return None
+        return self._write_report(pending.outcome, repeat_report(pending.outcome, self.ref, name, received, report))
 
     def _leave_inbox(self, path: Path, seen: os.stat_result) -> None:
         # Only files in the inbox are consumed; a file given by path elsewhere stays where the user keeps it.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 from transforms.load import Outcome
 from transforms.reference import Reference
 from transforms.submission import ERROR, Issue
@@ -29,6 +32,30 @@ def _issue_block(issue: Issue, head: str) -> list[str]:
     found = f" “{issue.raw_text}”" if issue.raw_text else ""
     indent = " " * len(head)
     return [f"{head}{place}{found}", f"{indent}{issue.message_zh}", f"{indent}{issue.message_en} [{issue.rule}]"]
+
+
+def repeat_report(outcome: Outcome, ref: Reference, first_name: str, first_received: dt.datetime,
+                  first_report: str | None) -> str:
+    """The short report of a file whose bytes repeat a file rejected before: nothing in it is read again, and its
+    sender learns where the reasons are instead of hearing nothing back."""
+    r = outcome.receipt
+    tz = ref.campaign.timezone
+    first_at = f"{first_received.astimezone(tz):%Y-%m-%d %H:%M}"
+    lines = [
+        "文件未受理：与此前被退回的文件完全相同 / File not taken: the same bytes as a file rejected before",
+        "",
+        f"文件 File:              {r.file_name}",
+        f"收到时间 Received:      {r.received_at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})",
+        f"编号 Submission:        {r.submission_id}",
+        "",
+        f"本文件与 {first_at} 收到的“{first_name}”内容完全相同，那份文件已被退回，本文件未再次处理。"
+        "请按那份文件的退回报告改正表格后，提交改正后的文件。",
+        f"This file has exactly the bytes of {first_name}, received {first_at} and rejected; it was not read "
+        "again. Correct the workbook as that file's report says and send the corrected file.",
+    ]
+    if first_report:
+        lines += ["", f"退回报告 Its report:     {Path(first_report).name}"]
+    return "\n".join(lines) + "\n"
 
 
 def rejection_report(outcome: Outcome, ref: Reference) -> str:
