@@ -211,25 +211,42 @@ def _outcome_table(outcomes: list[dict]) -> Table:
 WARNINGS_WAIT_SECONDS = 5.0  # the run's own writes are done; another writer is not worth a longer wait
 
 
-def _recorded_warnings(submission_ids: list[str]) -> tuple[dict[str, list[dict]], str | None]:
-    """The warnings recorded with these files, read back from the warehouse (the outcomes carry only their
-    number), and why they could not be read, if so."""
+def _recorded(read, submission_ids: list[str]) -> tuple[dict, str | None]:
+    """`read(con, submission_ids)` on the warehouse, read-only (what the outcomes of a run do not carry), and why
+    it could not be read, if so: the run's result stands without it."""
     from transforms import warehouse
-    from transforms.status import file_warnings
 
     path = Layout(home()).warehouse
     if not path.exists():
         return {}, f"no warehouse at {path}"
     try:
         con = warehouse.connect(path, read_only=True, wait_seconds=WARNINGS_WAIT_SECONDS)
-    except Exception as exc:  # the run's result stands without the warnings' text
+    except Exception as exc:
         return {}, f"{type(exc).__name__}: {exc}"
     try:
-        return file_warnings(con, submission_ids), None
+        return read(con, submission_ids), None
     except Exception as exc:
         return {}, f"{type(exc).__name__}: {exc}"
     finally:
         con.close()
+
+
+def _recorded_warnings(submission_ids: list[str]) -> tuple[dict[str, list[dict]], str | None]:
+    """The warnings recorded with these files (the outcomes carry only their number)."""
+    from transforms.status import file_warnings
+
+    return _recorded(file_warnings, submission_ids)
+
+
+def _as_they_stand(outcomes: list[dict]) -> list[dict]:
+    """The outcomes with each recorded file's state as it stands after the run: a file loaded and then superseded
+    by a later file of the same run is counted and shown as superseded, as the warehouse has it."""
+    from transforms.status import file_states
+
+    states, _ = _recorded(file_states, [o["submission_id"] for o in outcomes if o["submission_id"]])
+    return [{**o, "status": states[o["submission_id"]][0], "reason": states[o["submission_id"]][1]}
+            if o["status"] == "loaded" and states.get(o["submission_id"], ("loaded",))[0] == "superseded" else o
+            for o in outcomes]
 
 
 def _print_warnings(outcomes: list[dict]) -> None:
@@ -258,6 +275,7 @@ def _print_outcomes(outcomes: list[dict]) -> None:
     if not outcomes:
         out.print("No files were waiting in the inbox.")
         return
+    outcomes = _as_they_stand(outcomes)
     plain = [o for o in outcomes if o["status"] == "loaded" and not o["reason"] and not o["warnings"]
              and not o.get("unread_cells")]
     if len(outcomes) > LISTED_ALL_UP_TO and plain:

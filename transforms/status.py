@@ -48,6 +48,15 @@ def file_warnings(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> 
     return found
 
 
+def file_states(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """submission_id → (status, reason) as recorded now: a file loaded and then superseded in the same run is
+    superseded."""
+    ids = sorted(set(submission_ids))
+    if not ids:
+        return {}
+    return {row[0]: (row[1], row[2]) for row in con.execute(sql("file_states"), {"submission_ids": ids}).fetchall()}
+
+
 @dataclass(frozen=True)
 class DayStatus:
     """Everything `warmline status` shows for one day, as plain rows."""
