@@ -276,8 +276,9 @@ def test_a_batch_makes_its_archived_copies_durable_before_recording_them(home, i
     assert recorded_after == [(1, len(fsynced))]
 
 
-def _with_formula_error(path: Path, cell: str, error: str) -> None:
-    """Turn `cell` of the workbook's sheet into a formula whose saved value is `error` (as Excel saves =1/0)."""
+def _with_saved_value(path: Path, cell: str, error: str, formula: bool = True) -> None:
+    """Turn `cell` of the workbook's sheet into a formula whose saved value is `error` (as Excel saves =1/0), or,
+    without `formula`, into a number cell holding `error` as its value (as a script can write NaN)."""
     import re
     import zipfile
 
@@ -285,7 +286,8 @@ def _with_formula_error(path: Path, cell: str, error: str) -> None:
         parts = {info.filename: archive.read(info) for info in archive.infolist()}
     sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
     sheet, found = re.subn(rf'<c r="{cell}"([^>]*)><v>[^<]*</v></c>',
-                           rf'<c r="{cell}"\1 t="e"><f>1/0</f><v>{error}</v></c>', sheet)
+                           rf'<c r="{cell}"\1 t="e"><f>1/0</f><v>{error}</v></c>' if formula
+                           else rf'<c r="{cell}"\1><v>{error}</v></c>', sheet)
     assert found == 1
     parts["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -297,7 +299,7 @@ def test_a_formula_error_in_a_figure_cell_rejects_the_file_naming_the_cell(home,
     # the reader sees #DIV/0! and #REF! as blank cells: counted as "no figure", the unit's total would be short
     bad = write_submission(tmp_path / "浈江区_公式.xlsx", ref, "浈江区民政局", DEMO_DATE, [
         FilledRow("犁市镇", {"走访慰问户数（户）": 7}), FilledRow("花坪镇", {"走访慰问户数（户）": 10})])
-    _with_formula_error(bad, "B6", "#DIV/0!")
+    _with_saved_value(bad, "B6", "#DIV/0!")
     land(home, bad, dt.datetime(2023, 12, 20, 16, 5))
     (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
     assert outcome.status == "rejected"
@@ -365,3 +367,14 @@ def test_a_repeat_of_a_loaded_file_gets_no_report(demo_home, ingestor, tmp_path)
     shutil.copyfile(source, demo_home.inbox / "again.xlsx")
     (outcome,) = ingest_inbox(ingestor)
     assert (outcome.status, outcome.report_path) == ("duplicate", None)
+
+
+def test_a_number_cell_holding_nan_rejects_the_file_naming_the_cell(home, ingestor, ref, tmp_path):
+    bad = write_submission(tmp_path / "浈江区_nan.xlsx", ref, "浈江区民政局", DEMO_DATE, [
+        FilledRow("犁市镇", {"走访慰问户数（户）": 7}), FilledRow("花坪镇", {"走访慰问户数（户）": 10})])
+    _with_saved_value(bad, "B6", "NaN", formula=False)
+    land(home, bad, dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert (outcome.status, [i.rule for i in outcome.issues]) == ("rejected", ["not-a-number"])
+    assert outcome.issues[0].message_en == ("sheet '统计表', cell B6 holds an invalid number (nan), not a figure — "
+                                            "type the figure again in Excel and send the file again")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,9 @@ def read_sheets(content: bytes, file_name: str) -> list[Sheet]:
             if problem:
                 raise problem
             grid = [[_clean(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+            problem = not_a_number_problem(name, grid)
+            if problem:
+                raise problem
             sheets.append(Sheet(name, grid, list(sheet.merged_cell_ranges or [])))
         return sheets
     except UnreadableFile:
@@ -120,6 +124,20 @@ ENCRYPTED = (
     "the file is password-protected — remove the password in Excel (File → Info → Protect Workbook → "
     "Encrypt with Password, clear it) and send it again",
 )
+
+
+def not_a_number_problem(name: str, grid: list[list[object]]) -> UnreadableFile | None:
+    """A cell stored as a number that is none (NaN, infinity: written by scripts, never by Excel) would read as a
+    blank figure; the file is refused naming the cell, since what the sender meant cannot be known."""
+    for r, row in enumerate(grid):
+        for c, value in enumerate(row):
+            if type(value) is float and not math.isfinite(value):
+                where = cell_ref(r, c)
+                return UnreadableFile(
+                    f"工作表“{name}”的 {where} 单元格存的是无效数字（{value}），不是一个数。请在 Excel 中重新填写这个数字后再提交",
+                    f"sheet '{name}', cell {where} holds an invalid number ({value}), not a figure — type the figure "
+                    "again in Excel and send the file again", rule="not-a-number")
+    return None
 
 
 def sheet_size_problem(name: str, rows: int, columns: int) -> UnreadableFile | None:
