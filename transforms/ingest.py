@@ -145,22 +145,15 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_ino, b.st_size, b.st_mtime_ns)
 
 
-def receive(path: Path, layout: Layout, settle_seconds: float = SETTLE_SECONDS,
-            written: list[Path] | None = None) -> Arrival:
+def receive(path: Path, layout: Layout, written: list[Path] | None = None) -> Arrival:
     """Read a file and archive its bytes, unless it is still being written (then `changing`, nothing archived).
 
-    A file changed in the last `settle_seconds` is watched that long first; a file whose size or time moves
-    while it is read is still being written. Files over MAX_FILE_BYTES are hashed and archived in chunks.
-    With `written`, a new archived copy is not synced to disk but added to that list, for flush_archive().
+    A file whose size or time moves while it is read is still being written (a file changed just before is
+    watched first, once for its whole batch: Ingestor.arrive). Files over MAX_FILE_BYTES are hashed and archived
+    in chunks. With `written`, a new archived copy is not synced to disk but added to that list, for
+    flush_archive().
     """
     before = os.stat(path)
-    age = time.time() - before.st_mtime
-    if age < settle_seconds:
-        time.sleep(min(settle_seconds - age, settle_seconds) if age >= 0 else settle_seconds)
-        now = os.stat(path)
-        if not _same(before, now):
-            return Arrival(receipt_for(path, b"", layout, now), None, now, changing=True)
-        before = now
     staged = None
     try:
         with open(path, "rb") as fh:
@@ -447,7 +440,7 @@ class Ingestor:
                     pending.arrival, pending.outcome = self._refuse_unopened(path, *irregular)
                     continue
                 # every file is settled now (watched above, once for the batch): read it at once
-                arrival = pending.arrival = receive(path, self.layout, 0, written)
+                arrival = pending.arrival = receive(path, self.layout, written)
             except FileNotFoundError:
                 now = dt.datetime.now(dt.timezone.utc)
                 pending.outcome = Outcome(Receipt("", readable_name(path.name), "", now, ""), SKIPPED, GONE)
@@ -493,8 +486,8 @@ class Ingestor:
                                                    named.as_of_date, issues=problems)
 
     def _moved_while_settling(self, paths: list[Path]) -> set[Path]:
-        """Watch the files changed in the last `settle_seconds` once for the whole batch (as receive() watches one):
-        those whose size or time moved meanwhile are still being written."""
+        """Watch the files changed in the last `settle_seconds` once for the whole batch: those whose size or time
+        moved meanwhile are still being written."""
         young, wait, now = {}, 0.0, time.time()
         for path in paths:
             try:

@@ -52,11 +52,6 @@ class Outcome:
         return [i for i in self.issues if i.severity == "warning"]
 
 
-def find_receipt(con: duckdb.DuckDBPyConnection, submission_id: str) -> tuple | None:
-    """(status, reason, unit_code, as_of_date, report_path) of a receipt already recorded, else None."""
-    return find_receipts(con, [submission_id]).get(submission_id)
-
-
 def find_same_content(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
     """(submission_id, file_name, status) of the first receipt of the same bytes, else None."""
     first = first_receipts(con, [sha256]).get(sha256)
