@@ -198,12 +198,17 @@ def ingest_received_files(paths: list[str], home: str, batch_key: str, sweep: bo
         raise
 
 
+def _prepare_once(con, home: str) -> None:
+    """The home's warehouse tables, reference and views, prepared once per process."""
+    if home not in _prepared:
+        warehouse.prepare(con, ingestor_for(home).ref)
+        _prepared.add(home)
+
+
 def _ingest_on_writer(files: list[Path], home: str, complete: list[Path]) -> list[dict]:
     con = warehouse.connect(Layout(Path(home)).warehouse)
     try:
-        if home not in _prepared:
-            warehouse.prepare(con, ingestor_for(home).ref)
-            _prepared.add(home)
+        _prepare_once(con, home)
         summaries = _ingest_batch([file for file in files if file.exists()], home, con, complete=complete)
         if publication_due(Layout(Path(home)), publish_interval()):
             _publish(home, con)  # analysts see the loads as soon as they are recorded
@@ -230,9 +235,7 @@ def warm_up(home: str) -> bool:
         con = None
     if con is not None:
         try:
-            if home not in _prepared:
-                warehouse.prepare(con, ingestor.ref)
-                _prepared.add(home)
+            _prepare_once(con, home)
         finally:
             con.close()
     layout.prefect.mkdir(parents=True, exist_ok=True)  # the writer's folder: its lock and log live there too
