@@ -69,7 +69,7 @@ def _errors() -> Iterator[None]:
             traceback.print_exc()
         message = str(exc) if isinstance(exc, UserError) or type(exc).__name__ in SAID_PLAINLY \
             else f"{type(exc).__name__}: {exc}"
-        err.print(f"Error: {message}", markup=False, soft_wrap=True)
+        err.print(f"Error: {message}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -166,7 +166,7 @@ def _prefect_api(layout: Layout) -> str:
     if os.environ.get("PREFECT_API_URL"):
         return os.environ["PREFECT_API_URL"]
     try:
-        server = ensure(layout, lambda line: out.print(line, markup=False, soft_wrap=True))
+        server = ensure(layout, lambda line: out.print(line, soft_wrap=True))
     except ServerFailed as exc:
         raise UserError(f"{exc}; or point warmline at a running server with PREFECT_API_URL") from None
     os.environ["PREFECT_API_URL"] = server.api_url
@@ -260,12 +260,12 @@ def _print_warnings(outcomes: list[dict]) -> None:
     out.print(f"Warnings ({sum(o['warnings'] for o in warned.values())}), per file:")
     for submission_id, o in warned.items():
         out.print(f"  {o['file_name']} ({o['unit_code'] or '?'}, as of {o['as_of_date'] or '?'}, {state_word(o)}):",
-                  markup=False, soft_wrap=True)
+                  soft_wrap=True)
         for w in found.get(submission_id, []):
-            out.print(f"    {warning_text(w)}", markup=False, soft_wrap=True)
+            out.print(f"    {warning_text(w)}", soft_wrap=True)
     if problem:
         out.print(f"  The warnings' text could not be read from the warehouse ({problem}); "
-                  "`warmline status --date D` lists them per file.", markup=False, soft_wrap=True)
+                  "`warmline status --date D` lists them per file.", soft_wrap=True)
 
 
 LISTED_ALL_UP_TO = 50  # files; past that, the table lists only the files with something to say
@@ -359,7 +359,7 @@ def _print_publication(day: dt.date, published: bool, forced: bool, blocking: li
     from transforms.gate import DRAFT_MARK
 
     def say(line: str) -> None:  # a path is printed whole and as it is, never wrapped or read as markup
-        out.print(line, soft_wrap=True, markup=False)
+        out.print(line, soft_wrap=True)
 
     folder = paths[0].parent if paths else None
     if published and forced:
@@ -556,16 +556,16 @@ def server_status() -> None:
         layout = _layout()
         if os.environ.get("PREFECT_API_URL"):
             out.print(f"PREFECT_API_URL is set: warmline uses {os.environ['PREFECT_API_URL']}, not a server of "
-                      "its own.", markup=False, soft_wrap=True)
+                      "its own.", soft_wrap=True)
         server = running(layout)
         if server is None:
             out.print(f"No Prefect server runs for this home ({layout.home}); the next command that needs one "
-                      "starts it, or `warmline server start`.", markup=False, soft_wrap=True)
+                      "starts it, or `warmline server start`.", soft_wrap=True)
             return
         since = dt.datetime.fromtimestamp(server.started_at).astimezone().strftime("%Y-%m-%d %H:%M")
         out.print(f"Prefect server for this home: running at {server.url} (UI and API), process {server.pid}, "
                   f"since {since}; database and log in {layout.prefect}. `warmline server stop` stops it.",
-                  markup=False, soft_wrap=True)
+                  soft_wrap=True)
 
 
 @server_app.command("start")
@@ -582,7 +582,7 @@ def server_start() -> None:
             raise UserError(str(exc)) from None
         # another command may have started it a moment ago, while this one waited for the lock
         out.print(said[0] if said else f"The Prefect server for this home already runs at {server.url} "
-                                       f"(process {server.pid}).", markup=False, soft_wrap=True)
+                                       f"(process {server.pid}).", soft_wrap=True)
 
 
 @server_app.command("stop")
@@ -597,7 +597,7 @@ def server_stop() -> None:
             out.print("No Prefect server runs for this home; nothing to stop.")
         else:
             out.print(f"Stopped the Prefect server for this home (process {stopped.pid}, {stopped.url}).",
-                      markup=False, soft_wrap=True)
+                      soft_wrap=True)
 
 
 SHOWN_ROWS = 1000  # on screen; --out writes them all
@@ -673,8 +673,8 @@ def audit() -> None:
         finally:
             con.close()
         for finding in report.findings:
-            out.print(finding.line(), markup=False, soft_wrap=True)
-        out.print(report.summary(), markup=False, soft_wrap=True)
+            out.print(finding.line(), soft_wrap=True)
+        out.print(report.summary(), soft_wrap=True)
         if not report.ok:
             raise typer.Exit(1)
 
@@ -755,7 +755,7 @@ def headers(ctx: typer.Context,
                           f"{h['example_file']} {h['example_cell']} “{h['example_text']}”")
         out.print(table)
         out.print('Accept one with: warmline headers accept "HEADER" --as INDICATOR [--item-type TYPE]; '
-                  "the files that have it are then read again.", markup=False)
+                  "the files that have it are then read again.")
 
 
 @headers_app.command("accept")
@@ -789,7 +789,7 @@ def headers_accept(header: str = typer.Argument(..., help="The header as `warmli
         except ReviewError as exc:
             raise UserError(str(exc)) from None
         what = done.indicator + (f" ({done.item_type})" if done.item_type else "")
-        out.print(f"“{done.alias}” → {what}: written to {done.file}", markup=False)
+        out.print(f"“{done.alias}” → {what}: written to {done.file}")
         if not files:
             out.print("No file on record has it; files that come in from now on are read with it.")
             return
@@ -803,7 +803,7 @@ def headers_accept(header: str = typer.Argument(..., help="The header as `warmli
         days = sorted({o["as_of_date"] for o in outcomes if o["as_of_date"]})
         if days:
             out.print(f"Changed figures show as corrections in `warmline status`; recompute and republish the days "
-                      f"with `warmline run --date D` ({', '.join(days)}).", markup=False)
+                      f"with `warmline run --date D` ({', '.join(days)}).")
 
 
 def _print_unread(unread) -> None:
@@ -822,15 +822,14 @@ def _print_unread(unread) -> None:
                       ", ".join(u.candidates) or "—", str(u.cells))
     out.print(table)
     out.print("  `warmline headers` lists every header and how it was read; `warmline headers accept` maps one and "
-              "re-reads the files that have it.", markup=False)
+              "re-reads the files that have it.")
 
 
 def _print_status(status, page: Optional[Path], docs: Optional[Path], unbuilt: int) -> None:
     from transforms.status import (correction_text, overlap_text, publication_lines, revision_text, state_word,
                                    warning_text)
 
-    out.print(f"{status.campaign} — status of {status.day} (deadline {status.deadline:%H:%M}, {status.timezone})",
-              markup=False)
+    out.print(f"{status.campaign} — status of {status.day} (deadline {status.deadline:%H:%M}, {status.timezone})")
     if status.units:
         _print_status_units(status)
     files = status.files
@@ -851,32 +850,32 @@ def _print_status(status, page: Optional[Path], docs: Optional[Path], unbuilt: i
             out.print(f"Warnings of the files ({sum(len(f['warning_rows']) for f in warned)}), per file:")
             for f in warned:
                 out.print(f"  {f['file_name']} ({f['unit_name'] or '?'}, received "
-                          f"{status.time_text(f['received_local'])}):", markup=False, soft_wrap=True)
+                          f"{status.time_text(f['received_local'])}):", soft_wrap=True)
                 for w in f["warning_rows"]:
-                    out.print(f"    {warning_text(w)}", markup=False, soft_wrap=True)
+                    out.print(f"    {warning_text(w)}", soft_wrap=True)
     _print_checks(status.checks)
     _print_unread(status.unread)
     out.print(f"Corrections of unit reports up to {status.day}:" if status.revisions
               else f"Corrections of unit reports up to {status.day}: none")
     for r in status.revisions:
-        out.print(f"  {revision_text(r, status.now)}", markup=False, soft_wrap=True)
+        out.print(f"  {revision_text(r, status.now)}", soft_wrap=True)
     if status.corrections:
         out.print("Published figures of earlier days changed since:")
         for c in status.corrections:
-            out.print(f"  {correction_text(c, status.now)}", markup=False, soft_wrap=True)
+            out.print(f"  {correction_text(c, status.now)}", soft_wrap=True)
     for o in status.overlaps:
-        out.print(f"Set aside: {overlap_text(o)}", markup=False, soft_wrap=True)
+        out.print(f"Set aside: {overlap_text(o)}", soft_wrap=True)
     for line in publication_lines(status):
-        out.print(line, markup=False, soft_wrap=True)
+        out.print(line, soft_wrap=True)
     if docs:
-        out.print(f"Data Docs: {docs}", markup=False, soft_wrap=True)
+        out.print(f"Data Docs: {docs}", soft_wrap=True)
     if unbuilt:
         out.print(f"Data Docs: {unbuilt} validation result(s) have no page yet; `warmline docs` builds them.",
-                  markup=False, soft_wrap=True)
+                  soft_wrap=True)
     elif not docs:
-        out.print("Data Docs: none yet (validation results are kept from the next run)", markup=False, soft_wrap=True)
+        out.print("Data Docs: none yet (validation results are kept from the next run)", soft_wrap=True)
     if page:
-        out.print(f"Status page: {page}", markup=False, soft_wrap=True)
+        out.print(f"Status page: {page}", soft_wrap=True)
 
 
 @app.command()
@@ -934,7 +933,7 @@ def docs() -> None:
         stored = stored_validations(layout.quality)
         if not stored:
             out.print(f"No validation results kept in {layout.quality} yet: each file ingested from now on keeps its "
-                      "own, and `warmline docs` builds their pages.", markup=False, soft_wrap=True)
+                      "own, and `warmline docs` builds their pages.", soft_wrap=True)
             return
         waiting = pages_to_build(layout.quality, stored)
         if waiting:
@@ -948,7 +947,7 @@ def docs() -> None:
             out.print(f"Built {len(waiting)} Data Docs page(s).")
         else:
             out.print(f"Every one of the {len(stored)} validation results has its page already.")
-        out.print(f"Data Docs: {docs_index(layout.quality)}", markup=False, soft_wrap=True)
+        out.print(f"Data Docs: {docs_index(layout.quality)}", soft_wrap=True)
 
 
 if __name__ == "__main__":
