@@ -31,7 +31,10 @@ chromium:
 		($(SUDO) apt-get update -qq && $(APT) install -y -qq chromium)
 
 # The main job on the worked example: a fresh home, the six submissions of 2023-12-20, the city-wide table.
+# A home left by an earlier demo may still run its Prefect server and writer: stopped before the folder goes,
+# or they would be left running with no home to stop them from.
 demo: install
+	@if [ -d $(DEMO_HOME) ]; then cd $(DEMO_HOME) && WARMLINE_HOME=. ../$(BIN)/warmline server stop || true; fi
 	rm -rf $(DEMO_HOME)
 	mkdir -p $(DEMO_HOME)
 	cd $(DEMO_HOME) && ../$(BIN)/warmline init && ../$(BIN)/warmline demo && ../$(BIN)/warmline run --date $(DEMO_DATE)
