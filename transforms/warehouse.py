@@ -25,6 +25,13 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse for writing and did not let go in time."""
 
 
+# DuckDB opens a database file three times while connecting (its magic bytes, its headers, then its blocks).
+# When the analysts' copy is renamed into place between the second and third, the headers of the old file
+# point into the new one and the connect fails with this message; a second connect reads the new file whole.
+TORN_READ = "Could not read enough bytes from file"
+TORN_READ_RETRIES = 3
+
+
 def connect(path: Path, read_only: bool = False, wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting while another process holds its lock (DuckDB itself does not wait): up to
     `wait_seconds`, by default WARMLINE_LOCK_WAIT_SECONDS or 60."""
@@ -32,10 +39,14 @@ def connect(path: Path, read_only: bool = False, wait_seconds: float | None = No
         wait_seconds = float(os.environ.get("WARMLINE_LOCK_WAIT_SECONDS") or 60)
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
+    torn_reads = 0
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
+            if read_only and torn_reads < TORN_READ_RETRIES and TORN_READ in str(exc):
+                torn_reads += 1  # a new copy was renamed in while DuckDB was opening the file: open it again
+                continue
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 if "lock" in str(exc).lower():
                     raise WarehouseBusy(
