@@ -150,21 +150,29 @@ def without_words_seen_only_in(ref, test: list[Phrase], train: list[Phrase]):
         header_words=tuple(h for h in ref.header_words if not learnt_from_test(h.word)))
 
 
-def cross_validate(ref, folds: int) -> Score:
+def cross_validate(ref, folds: int) -> tuple[Score, list[tuple]]:
     """Precision and recall on the development half by document folds, each fold read with a lexicon stripped of
     the words only it contains (without_words_seen_only_in): an estimate of how the reader does on wordings
-    it was not tuned on, without scoring the held-out half."""
+    it was not tuned on, without scoring the held-out half. With the errors of every fold."""
     from transforms.headers import HeaderCatalogue
 
     phrases = load("dev")
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    errors = []
     for k in range(folds):
         test = [p for p in phrases if fold_of(p.doc_id, folds) == k]
         train = [p for p in phrases if fold_of(p.doc_id, folds) != k]
-        result, _ = score(HeaderCatalogue(without_words_seen_only_in(ref, test, train)), test)
+        result, wrong = score(HeaderCatalogue(without_words_seen_only_in(ref, test, train)), test)
         for kind in counts:
             counts[kind] += getattr(result, kind)
-    return Score(**counts)
+        errors += wrong
+    return Score(**counts), errors
+
+
+def print_errors(errors: list[tuple]) -> None:
+    for kind, p, got in errors:
+        print(f"  {kind} {p.doc_id} {p.header} -> {got[0]} {got[1] or ''}  (want {p.indicator} "
+              f"{p.item_type or ''}) {p.note}")
 
 
 def write_workbooks(out: Path, phrases: list[Phrase]) -> dict[str, list[tuple[str, Phrase]]]:
@@ -198,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", nargs="?", type=Path)
     parser.add_argument("--split", choices=SPLITS)
     parser.add_argument("--score", action="store_true", help="print precision and recall of the header reader")
-    parser.add_argument("--errors", action="store_true", help="with --score: list each wrong or missed phrase")
+    parser.add_argument("--errors", action="store_true",
+                        help="with --score or --cv: list each wrong or missed phrase (development half only)")
     parser.add_argument("--cv", nargs="?", type=int, const=3, metavar="FOLDS",
                         help="estimate on unseen wordings by document folds of the development half (default 3)")
     args = parser.parse_args(argv)
@@ -208,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         from transforms.layout import SHIPPED_REFERENCE
         from transforms.reference import load_reference
 
-        print(cross_validate(load_reference(SHIPPED_REFERENCE), args.cv).line(f"dev, {args.cv} folds"))
+        result, errors = cross_validate(load_reference(SHIPPED_REFERENCE), args.cv)
+        print(result.line(f"dev, {args.cv} folds"))
+        if args.errors:
+            print_errors(errors)
         return 0
     if args.score and args.errors and args.split != "dev":
         parser.error("--errors lists the development half's errors only: the held-out half's are never read")
@@ -224,9 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         for split in splits:
             result, errors = score(catalogue, load(split))
             print(result.line(split))
-            for kind, p, got in errors if args.errors else ():
-                print(f"  {kind} {p.doc_id} {p.header} -> {got[0]} {got[1] or ''}  (want {p.indicator} "
-                      f"{p.item_type or ''}) {p.note}")
+            if args.errors:
+                print_errors(errors)
         return 0
     if args.out is None:
         parser.error("give OUT_DIR, or --score")
