@@ -1,6 +1,7 @@
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -280,16 +281,24 @@ def _with_saved_value(path: Path, cell: str, error: str, formula: bool = True) -
     """Turn `cell` of the workbook's sheet into a formula whose saved value is `error` (as Excel saves =1/0), or,
     without `formula`, into a number cell holding `error` as its value (as a script can write NaN)."""
     import re
+
+    def change(sheet: str) -> str:
+        sheet, found = re.subn(rf'<c r="{cell}"([^>]*)><v>[^<]*</v></c>',
+                               rf'<c r="{cell}"\1 t="e"><f>1/0</f><v>{error}</v></c>' if formula
+                               else rf'<c r="{cell}"\1><v>{error}</v></c>', sheet)
+        assert found == 1
+        return sheet
+
+    _rewrite_part(path, "xl/worksheets/sheet1.xml", change)
+
+
+def _rewrite_part(path: Path, part: str, change) -> None:
+    """Rewrite one XML part of a workbook with `change` (text → text), the others as they were."""
     import zipfile
 
     with zipfile.ZipFile(path) as archive:
         parts = {info.filename: archive.read(info) for info in archive.infolist()}
-    sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
-    sheet, found = re.subn(rf'<c r="{cell}"([^>]*)><v>[^<]*</v></c>',
-                           rf'<c r="{cell}"\1 t="e"><f>1/0</f><v>{error}</v></c>' if formula
-                           else rf'<c r="{cell}"\1><v>{error}</v></c>', sheet)
-    assert found == 1
-    parts["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
+    parts[part] = change(parts[part].decode("utf-8")).encode("utf-8")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
@@ -378,3 +387,84 @@ def test_a_number_cell_holding_nan_rejects_the_file_naming_the_cell(home, ingest
     assert (outcome.status, [i.rule for i in outcome.issues]) == ("rejected", ["not-a-number"])
     assert outcome.issues[0].message_en == ("sheet '统计表', cell B6 holds an invalid number (nan), not a figure — "
                                             "type the figure again in Excel and send the file again")
+
+
+def _with_shared_text(path: Path, text: str, written: str) -> None:
+    """Write `written` in place of the shared string `text`, in the sheet XML's own escapes (_x0000_ is a NUL)."""
+    def change(shared: str) -> str:
+        assert shared.count(f"<t>{text}</t>") == 1
+        return shared.replace(f"<t>{text}</t>", f"<t>{written}</t>")
+
+    _rewrite_part(path, "xl/sharedStrings.xml", change)
+
+
+@pytest.mark.parametrize(("text", "written", "cell", "code"), [
+    ("走访慰问户数（户）", "走访慰问_x0000_户数（户）", "B4", "U+0000"),  # a NUL in a header would read as another header
+    ("犁市镇", "_x001B_[31m犁市镇", "A5", "U+001B"),  # an escape sequence would colour a terminal
+    ("犁市镇", "犁市镇\u202e", "A5", "U+202E"),  # a right-to-left override turns the text shown around
+])
+def test_text_with_a_control_character_rejects_the_file_naming_the_cell(home, ingestor, ref, tmp_path, text,
+                                                                         written, cell, code):
+    bad = write_submission(tmp_path / "浈江区_控制.xlsx", ref, "浈江区民政局", DEMO_DATE,
+                           [FilledRow("犁市镇", {"走访慰问户数（户）": 7})])
+    _with_shared_text(bad, text, written)
+    land(home, bad, dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert (outcome.status, [i.rule for i in outcome.issues]) == ("rejected", ["control-character"])
+    assert outcome.issues[0].message_en.startswith(
+        f"sheet '统计表', cell {cell} holds an invisible control character ({code})"), outcome.issues[0].message_en
+
+
+CSV_TABLE = "填报单位：浈江区民政局\n统计截止日期：2023年12月20日\n镇（街道）,走访慰问户数（户）\n{town},12\n"
+
+
+@pytest.mark.parametrize(("case", "content", "rule", "says"), [
+    ("a NUL in a label", CSV_TABLE.format(town="犁市\x00镇").encode("utf-8"), "control-character",
+     "sheet '浈江区_x', cell A4 holds an invisible control character (U+0000)"),
+    ("a field of a million characters", CSV_TABLE.format(town="犁" * 1_000_000).encode("utf-8"), "text-too-long",
+     "sheet '浈江区_x', line 4 holds a cell of text, more than Excel's limit of 32,767 a cell"),
+    ("a field of 40,000 characters", CSV_TABLE.format(town="犁" * 40_000).encode("utf-8"), "text-too-long",
+     "sheet '浈江区_x', cell A4 holds 40,000 characters, more than Excel's limit of 32,767 a cell"),
+    ("a workbook named .csv", None, "workbook-named-csv", "the file is named .csv but is an Excel workbook"),
+])
+def test_a_csv_is_refused_for_what_is_really_wrong_with_it(home, ingestor, ref, tmp_path, case, content, rule, says):
+    """Not 'the CSV file is UTF-16' for a stray NUL or a workbook, nor a parser's field-limit error."""
+    bad = tmp_path / "浈江区_x.csv"
+    if content is None:
+        write_submission(tmp_path / "book.xlsx", ref, "浈江区民政局", DEMO_DATE, [FilledRow("犁市镇", {"走访慰问户数（户）": 7})])
+        content = (tmp_path / "book.xlsx").read_bytes()
+    bad.write_bytes(content)
+    land(home, bad, dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert (outcome.status, [i.rule for i in outcome.issues]) == ("rejected", [rule])
+    assert outcome.issues[0].message_en.startswith(says), outcome.issues[0].message_en
+
+
+def _wide_csv(columns: int) -> bytes:
+    headers = ",".join(f"自定义项目{n}（个）" for n in range(columns))
+    figures = ",".join("1" for _ in range(columns))
+    return (f"填报单位：浈江区民政局\n统计截止日期：2023年12月20日\n镇（街道）,走访慰问户数（户）,{headers}\n"
+            f"犁市镇,12,{figures}\n").encode("utf-8")
+
+
+def test_a_sheet_wider_than_excel_is_refused_unread(home, ingestor, tmp_path):
+    (tmp_path / "浈江区_宽.csv").write_bytes(_wide_csv(50_000))
+    land(home, tmp_path / "浈江区_宽.csv", dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert (outcome.status, [i.rule for i in outcome.issues]) == ("rejected", ["too-many-columns"])
+    assert outcome.issues[0].message_en.startswith("sheet '浈江区_宽' has 50,002 columns, more than Excel's 16,384")
+
+
+def test_a_file_of_thousands_of_unknown_columns_keeps_200_problems_counts_the_rest_and_is_refused(home, ingestor,
+                                                                                                    tmp_path):
+    """Bounded whatever the file: its problems, kept one by one, stop at 200 and a line counts the rest."""
+    (tmp_path / "浈江区_多列.csv").write_bytes(_wide_csv(3_000))
+    land(home, tmp_path / "浈江区_多列.csv", dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    rules = [i.rule for i in outcome.issues]
+    assert outcome.status == "rejected" and rules[0] == "too-many-unmapped" and len(rules) == 200
+    assert outcome.issues[0].message_en.startswith("3,000 figure cells stand under headers that mean nothing known")
+    assert rules[-1] == "more-issues" and re.fullmatch(r"and [\d,]+ more not listed one by one \(.+\)",
+                                                       outcome.issues[-1].message_en)
+    stored = query(home, "SELECT count(*) FROM raw.issues")
+    assert stored == [(200,)]

@@ -146,3 +146,56 @@ def test_formula_errors_are_refused_each_with_its_cell_and_the_rest_counted():
     assert len(issues) == 11 and issues[-1].message_en == "and 5 more cells hold formula errors — fix them too"
     # a formula that works (no t="e") is no problem
     assert precheck(xlsx(sheet_xml('<row r="5"><c r="B5"><f>1+1</f><v>2</v></c></row>')), "浈江区.xlsx") == []
+
+
+def _one_issue(content: bytes) -> tuple[str, str, str]:
+    [issue] = precheck(content, "浈江区.xlsx")
+    return issue.rule, issue.message_zh, issue.message_en
+
+
+TOWN = f'<row r="5">{inline("A5", "犁市镇")}'
+NUL_LABEL = inline("A5", "犁市\x00镇")
+
+
+@pytest.mark.parametrize(("case", "row", "cell", "found"), [
+    ("undefined entity in a number", TOWN + '<c r="B5"><v>1&bogus;2</v></c></row>', "B5",
+     "an undefined entity '&bogus;'"),
+    ("undefined entity in a label", f'<row r="5">{inline("A5", "犁市&town;镇")}<c r="B5"><v>12</v></c></row>', "A5",
+     "an undefined entity '&town;'"),
+    ("a bare ampersand", TOWN + '<c r="B5"><v>1 & 2</v></c></row>', "B5", "an undefined entity '&'"),
+    ("a NUL byte in a label", f'<row r="5">{NUL_LABEL}<c r="B5"><v>12</v></c></row>', "A5",
+     "a control character XML does not allow (such as NUL)"),
+    ("a NUL character reference", TOWN + f'{inline("B5", "走访&#0;户数")}</row>', "B5",
+     "a control character XML does not allow (such as NUL)"),
+])
+def test_a_sheet_that_is_not_well_formed_xml_is_refused_near_the_cell(case, row, cell, found):
+    """Readers disagree on such a sheet (one reads 12, one stops, one drops the cell): nothing in it is taken."""
+    rule, zh, en = _one_issue(xlsx(sheet_xml(f'<row r="1">{inline("A1", "填报单位：浈江区")}</row>{row}')))
+    assert rule == "malformed-xml"
+    assert en.startswith(f"the workbook's sheet '统计表' (near cell {cell}) is not well-formed ({found})"), en
+    assert zh.startswith(f"文件内部的工作表“统计表”（{cell} 单元格附近）格式不正确"), zh
+
+
+def test_a_sheet_stored_as_utf16_xml_is_refused_for_that_reason():
+    sheet = sheet_xml(f'<row r="1">{inline("A1", "填报单位：浈江区")}</row>').replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    content = zip_bytes({"[Content_Types].xml": CT, "xl/worksheets/sheet1.xml": sheet.encode("utf-16")})
+    rule, zh, en = _one_issue(content)
+    assert rule == "malformed-xml" and "stored as UTF-16 XML" in en and "UTF-16" in zh
+
+
+def test_a_part_the_package_holds_twice_is_refused_naming_it():
+    """Two copies of one sheet, with different figures: which one a reader takes is up to the reader."""
+    first, second = (sheet_xml(f'<row r="5">{inline("A5", "犁市镇")}<c r="B5"><v>{n}</v></c></row>') for n in (12, 120))
+    content = raw_zip([(name, data.encode(), len(data.encode()), zlib.crc32(data.encode()), 0)
+                       for name, data in [("[Content_Types].xml", CT), ("xl/worksheets/sheet1.xml", first),
+                                          ("xl/worksheets/Sheet1.xml", second)]])
+    rule, zh, en = _one_issue(content)
+    assert rule == "unsafe-file" and "part xl/worksheets/Sheet1.xml appears twice" in en and "出现了两次" in zh
+
+
+def test_pictures_and_other_binary_parts_are_not_read_as_xml():
+    """Control bytes and ampersands in a picture are no fault: only the XML parts must be well-formed."""
+    sheet = sheet_xml(f'<row r="1">{inline("A1", "填报单位：浈江区")}</row>')
+    picture = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR&x" + bytes(range(32)) * 4
+    assert precheck(zip_bytes({"[Content_Types].xml": CT, "xl/worksheets/sheet1.xml": sheet,
+                               "xl/media/image1.png": picture}), "浈江区.xlsx") == []

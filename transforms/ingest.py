@@ -42,6 +42,12 @@ SETTLE_SECONDS = 1.0  # a file changed this recently is watched this long before
 # (peak 405 MB), 500 4.0 ms (450 MB).
 BATCH_FILES = 200
 MAX_FILE_BYTES = 50 * 2**20  # larger files are archived and refused without being read into memory
+# A file's problems kept one by one (in its report and raw.issues); the rest are counted in one line, so that a
+# header row of 16,000 unknown words costs 200 rows, not 16,000.
+MAX_ISSUES_KEPT = 200
+# Figure cells under headers that map to nothing, listed one by one for review: a file with more is no table of
+# the campaign's figures, and is refused rather than listed cell by cell.
+MAX_UNMAPPED_CELLS = 2_000
 _CHUNK = 1 << 20
 _ARCHIVE_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 
@@ -277,6 +283,29 @@ def _without_echoes(issues: list[Issue]) -> list[Issue]:
     return [i for i in issues if i.cell or not set(_EXPLAINED_BY.get(i.rule, ())) & located]
 
 
+def kept_issues(issues: list[Issue]) -> list[Issue]:
+    """At most MAX_ISSUES_KEPT of a file's problems, errors first, and one line counting the rest by rule."""
+    if len(issues) <= MAX_ISSUES_KEPT:
+        return issues
+    ordered = [i for i in issues if i.severity == ERROR] + [i for i in issues if i.severity != ERROR]
+    kept, rest = ordered[:MAX_ISSUES_KEPT - 1], ordered[MAX_ISSUES_KEPT - 1:]
+    rules = {}
+    for issue in rest:
+        rules[issue.rule] = rules.get(issue.rule, 0) + 1
+    counted = ", ".join(f"{rule} {n:,}" for rule, n in sorted(rules.items(), key=lambda r: -r[1]))
+    return kept + [Issue("more-issues", WARNING, f"另有 {len(rest):,} 条提示未逐条列出（{counted}）",
+                         f"and {len(rest):,} more not listed one by one ({counted})")]
+
+
+def _too_many_unmapped(cells: int) -> Issue:
+    return Issue("too-many-unmapped", ERROR,
+                 f"有 {cells:,} 个数字单元格的表头无法识别（上限 {MAX_UNMAPPED_CELLS:,}），这不像本次行动的统计表。"
+                 "请使用统计表模板填写后再提交",
+                 f"{cells:,} figure cells stand under headers that mean nothing known (the limit is "
+                 f"{MAX_UNMAPPED_CELLS:,}), which is no table of the campaign's figures — fill in the campaign's "
+                 "template and send that")
+
+
 @dataclass
 class Pending:
     """A file of a batch between arriving and being recorded: what is known of it so far.
@@ -359,6 +388,9 @@ class Ingestor:
     def _judged(self, receipt: Receipt, parsed, facts: list, issues: list[Issue]) -> Outcome:
         issues = _without_echoes(issues) + as_of_after_receipt(parsed.as_of_date, parsed.date_source,
                                                                  receipt.received_at, self.ref.campaign)
+        if len(parsed.unmapped) > MAX_UNMAPPED_CELLS:
+            issues.insert(0, _too_many_unmapped(len(parsed.unmapped)))
+        issues = kept_issues(issues)
         outcome = Outcome(receipt, LOADED, None, parsed.unit_code, parsed.as_of_date, parsed.cells, facts, issues,
                           parsed.headers, parsed.unmapped, unread_cells=len(parsed.unmapped))
         if any(i.severity == ERROR for i in issues):

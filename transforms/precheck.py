@@ -45,6 +45,12 @@ _ODS_TAG = re.compile(rb"<(?:[\w.-]+:)?(table|table-row|table-cell|covered-table
 _ERROR_TYPE = re.compile(rb"\bt\s*=\s*[\"']e[\"']")  # <c t="e">: a formula's error value (#DIV/0!, #REF! …)
 MAX_ERROR_CELLS = 10  # error cells named one by one in the report; the rest counted
 _REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d{1,12})[\"']")
+# XML 1.0 allows five named entities and no C0 control character but tab, line feed and carriage return, written
+# or as a character reference; anything else is a part that readers each read their own way
+_UNDEFINED_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);|#[0-9]{1,7};|#x[0-9A-Fa-f]{1,6};)([^;<>&\s]{0,40};?)")
+_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_REFERENCE = re.compile(rb"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|x0*(?:[0-8]|[bBcCeEfF]|1[0-9A-Fa-f]));")
+_UTF16_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 
 
 def _issue(rule: str, zh: str, en: str) -> Issue:
@@ -58,6 +64,16 @@ def damaged(detail: str) -> Issue:
                   "文件已损坏或不完整，可能是复制或发送时中断。请在 Excel 中重新保存后再提交",
                   f"the file is damaged or incomplete ({detail}), perhaps cut short in transit — "
                   "re-save it in Excel and send it again")
+
+
+def malformed(where_zh: str, where_en: str, what_zh: str, what_en: str) -> Issue:
+    """A part of the workbook is not well-formed XML: readers disagree on what such a part holds (one reads a
+    number, another stops, another drops a cell), so nothing in it is taken as a figure."""
+    return _issue("malformed-xml",
+                  f"文件内部的{where_zh}格式不正确（{what_zh}），Excel/WPS 正常保存的文件不会这样，系统无法确定其中的数字。"
+                  "请在 Excel 中打开后另存为新文件再提交",
+                  f"the workbook's {where_en} is not well-formed ({what_en}), which Excel or WPS never write, so "
+                  "what it holds cannot be told for sure — open it in Excel, save it as a new file and send that")
 
 
 def unsafe(what_zh: str, what_en: str) -> Issue:
@@ -92,7 +108,11 @@ def precheck(content: bytes, file_name: str) -> list[Issue]:
 
 
 def _csv_problems(content: bytes) -> list[Issue]:
-    if b"\x00" in content[:65536]:
+    if content.startswith(ZIP_MAGIC) or content.startswith(OLE_MAGIC):
+        return [_issue("workbook-named-csv", "文件名是 .csv，但内容是 Excel 工作簿。请把文件名的后缀改为 .xlsx（旧版 Excel 为 .xls）后再提交",
+                       "the file is named .csv but is an Excel workbook — rename it to .xlsx (.xls for old Excel "
+                       "files) and send it again")]
+    if _looks_utf16(content[:65536]):
         return [_issue("csv-encoding", "CSV 文件是 UTF-16（“Unicode 文本”）编码，系统无法读取。请另存为“CSV UTF-8”格式",
                        "the CSV file is UTF-16 ('Unicode Text'), which is not read — save it as 'CSV UTF-8'")]
     for encoding in CSV_ENCODINGS:
@@ -108,6 +128,15 @@ def _csv_problems(content: bytes) -> list[Issue]:
         return []
     return [_issue("csv-encoding", "CSV 文件编码无法识别（既不是 UTF-8 也不是 GB18030/GBK），请另存为“CSV UTF-8”格式",
                    "the CSV file's encoding is neither UTF-8 nor GB18030/GBK — save it as 'CSV UTF-8'")]
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """'Unicode Text' as Excel saves it: a UTF-16 byte-order mark, or a NUL beside nearly every ASCII character.
+    A stray NUL in UTF-8 text is not that: the reader names its cell."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return len(head) >= 2 and min(head[0::2].count(0), head[1::2].count(0)) == 0 and \
+        max(head[0::2].count(0), head[1::2].count(0)) > 0.3 * (len(head) // 2)
 
 
 def _looks_misdecoded(text: str) -> bool:
@@ -150,11 +179,17 @@ def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
         return [unsafe(f"含 {len(parts):,} 个部件", f"{len(parts):,} parts")]
     if any(p.flag_bits & 0x1 for p in parts):
         return [_issue("encrypted-file", *ENCRYPTED)]
+    twice = _repeated_part(parts)
+    if twice:  # readers differ on which copy they read: taking either would be a guess
+        return [unsafe(f"同一部件 {twice} 出现了两次，内容可能不同", f"part {twice} appears twice, perhaps with different "
+                                                                  "contents")]
     declared = sum(p.file_size for p in parts)
     if declared > MAX_UNPACKED_BYTES:
         return [_too_big(declared)]
     ods = suffix == ".ods" or any(p.filename == "content.xml" for p in parts)
     tabs = {} if ods else _tab_names(archive)
+    if ods:  # the manifest first: a file saved with a password is refused as that, not for its encrypted parts
+        parts = sorted(parts, key=lambda p: p.filename != "META-INF/manifest.xml")
     unpacked, cells, errors = 0, 0, []
     for part in parts:
         if part.is_dir():
@@ -175,6 +210,17 @@ def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
         if isinstance(scanner, _XlsxScanner):
             errors += [(scanner.label, cell) for cell in scanner.errors]
     return formula_errors(errors)
+
+
+def _repeated_part(parts: list[zipfile.ZipInfo]) -> str | None:
+    """The first part name the package holds twice; names compare as the package format says (case aside)."""
+    seen = set()
+    for part in parts:
+        name = part.filename.replace("\\", "/").lstrip("/").lower()
+        if name in seen:
+            return part.filename
+        seen.add(name)
+    return None
 
 
 def formula_errors(cells: list[tuple[str, str]]) -> list[Issue]:
@@ -288,8 +334,15 @@ class _XmlScanner:
 
     part: str = ""
     carry: bytes = b""
+    started: bool = False
 
     def feed(self, chunk: bytes) -> None:
+        if not self.started and chunk:
+            self.started = True
+            if self.is_xml and chunk.startswith(_UTF16_STARTS):
+                raise _Refused(malformed(
+                    self.where_zh, self.where_en, "以 UTF-16 编码保存，本系统的读表程序只读 UTF-8",
+                    "stored as UTF-16 XML, which the standard allows but the spreadsheet reader here does not read"))
         buffer = self.carry + chunk
         cut = buffer.rfind(b">") + 1  # whole tags only, so no tag is ever split between two chunks
         whole, self.carry = buffer[:cut], buffer[cut:]
@@ -298,13 +351,55 @@ class _XmlScanner:
         if whole:
             self.scan(whole)
 
+    @property
+    def is_xml(self) -> bool:
+        """Pictures, printer settings and macros are other parts of a package: not XML, and never read."""
+        return self.part.lower().endswith((".xml", ".rels"))
+
+    @property
+    def where_zh(self) -> str:
+        return f"部件 {self.part}"
+
+    @property
+    def where_en(self) -> str:
+        return f"part {self.part}"
+
     def scan(self, text: bytes) -> None:
+        self.check(text)
+        fault = self.fault(text)
+        if fault:
+            self.refuse(fault)
+
+    def fault(self, text: bytes) -> tuple[int, str, str] | None:
+        """The first thing in `text` that is not well-formed XML: (where, what in Chinese, what in English)."""
+        if not self.is_xml:
+            return None
+        found = [(m.start(), f"含未定义的实体 {m.group().decode('ascii', 'replace')!r}",
+                  f"an undefined entity {m.group().decode('ascii', 'replace')!r}")
+                 for m in (_UNDEFINED_ENTITY.search(text),) if m]
+        found += [(m.start(), "含 XML 不允许的控制字符（如 NUL）", "a control character XML does not allow (such as NUL)")
+                  for m in (_CONTROL_BYTE.search(text), _CONTROL_REFERENCE.search(text)) if m]
+        return min(found) if found else None
+
+    def refuse(self, fault: tuple[int, str, str]) -> None:
+        raise _Refused(malformed(self.where_zh + self.near_zh, self.where_en + self.near_en, fault[1], fault[2]))
+
+    def check(self, text: bytes) -> None:
+        """No DTD, no entity declaration, no count a reader would size its tables by beyond the bounds."""
         if _DTD.search(text):
             raise _Refused(unsafe("含 DTD/实体声明 <!DOCTYPE/<!ENTITY", "XML entity declarations, <!DOCTYPE/<!ENTITY"))
         for match in _COUNT.finditer(text):
             if int(match.group(1)) > MAX_COUNT:
                 raise _Refused(unsafe(f"声明了 {int(match.group(1)):,} 个条目", f"it declares {int(match.group(1)):,} "
                                                                               "entries"))
+
+    @property
+    def near_zh(self) -> str:
+        return ""
+
+    @property
+    def near_en(self) -> str:
+        return ""
 
     def finish(self) -> list[tuple[str, int, int]]:
         """The sheets this part holds, as (name, rows, columns) from A1 to the last used cell."""
@@ -338,8 +433,11 @@ class _XlsxScanner(_XmlScanner):
     used: int = 0
 
     def scan(self, text: bytes) -> None:
-        super().scan(text)
+        self.check(text)
+        fault = self.fault(text)
         for match in _XLSX_TAG.finditer(text):
+            if fault and match.start() > fault[0]:
+                break  # the cell the fault is in has been begun: the report names it
             tag, attrs = match.group(1), match.group(2)
             if tag == b"c":
                 refs = _REF.findall(attrs)
@@ -365,11 +463,29 @@ class _XlsxScanner(_XmlScanner):
                     for letters, digits in ((first_letters, first_digits), (last_letters, last_digits)):
                         if letters or digits:
                             _check_position(int(digits or 1), column_number(letters or b"A"))
+        if fault:
+            self.refuse(fault)
 
     @property
     def label(self) -> str:
         """The tab name, or 'sheet3' for xl/worksheets/sheet3.xml when the workbook does not say."""
         return self.tab or Path(self.part).stem
+
+    @property
+    def where_zh(self) -> str:
+        return f"工作表“{self.label}”" if self.tab or self.part.startswith("xl/worksheets/") else super().where_zh
+
+    @property
+    def where_en(self) -> str:
+        return f"sheet '{self.label}'" if self.tab or self.part.startswith("xl/worksheets/") else super().where_en
+
+    @property
+    def near_zh(self) -> str:  # the last cell begun before the fault: where the clerk should look
+        return f"（{cell_ref(self.row - 1, self.column - 1)} 单元格附近）" if self.row and self.column else ""
+
+    @property
+    def near_en(self) -> str:
+        return f" (near cell {cell_ref(self.row - 1, self.column - 1)})" if self.row and self.column else ""
 
     def areas(self) -> list[tuple[str, int, int]]:
         return [(self.label, self.max_row, self.max_column)] if self.used else []

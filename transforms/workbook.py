@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,12 @@ MAX_SHEET_ROWS = 10_000
 # Python); five million keeps a sheet well under a few hundred MB.
 MAX_SHEET_CELLS = 5_000_000
 MAX_WORKBOOK_CELLS = 10_000_000  # all sheets together
+MAX_SHEET_COLUMNS = 16_384  # Excel's own: column XFD
+# Excel's own limit on one cell's text: longer text was not typed into a spreadsheet.
+MAX_CELL_CHARACTERS = 32_767
+# C0 and C1 control characters, bidirectional overrides and isolates: no clerk types them, they change what a
+# terminal or page shows, and a NUL inside a header makes two different headers look alike
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -81,7 +88,7 @@ def read_sheets(content: bytes, file_name: str) -> list[Sheet]:
             if problem:
                 raise problem
             grid = [[_clean(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
-            problem = not_a_number_problem(name, grid)
+            problem = cell_value_problem(name, grid)
             if problem:
                 raise problem
             sheets.append(Sheet(name, grid, list(sheet.merged_cell_ranges or [])))
@@ -111,9 +118,16 @@ def _read_csv(content: bytes, file_name: str) -> Sheet:
             "CSV 文件编码无法识别，请另存为“CSV UTF-8”格式",
             "the CSV file's encoding is neither UTF-8 nor GB18030 — save it as 'CSV UTF-8'",
         )
-    rows = [[_clean(v.strip()) for v in row] for row in csv.reader(io.StringIO(text))]
     name = Path(file_name).stem
-    problem = sheet_size_problem(name, len(rows), max((len(r) for r in rows), default=0))
+    lines = csv.reader(io.StringIO(text))
+    try:
+        rows = [[_clean(v.strip()) for v in row] for row in lines]
+    except csv.Error as exc:  # the module's own limit (128 KiB a field) is reached only by a far longer field
+        if "field limit" not in str(exc):
+            raise
+        raise _text_too_long(name, f"第 {lines.line_num} 行", f"line {lines.line_num}", None) from None
+    problem = sheet_size_problem(name, len(rows), max((len(r) for r in rows), default=0)) or \
+        cell_value_problem(name, rows)
     if problem:
         raise problem
     return Sheet(name, rows)
@@ -126,9 +140,11 @@ ENCRYPTED = (
 )
 
 
-def not_a_number_problem(name: str, grid: list[list[object]]) -> UnreadableFile | None:
-    """A cell stored as a number that is none (NaN, infinity: written by scripts, never by Excel) would read as a
-    blank figure; the file is refused naming the cell, since what the sender meant cannot be known."""
+def cell_value_problem(name: str, grid: list[list[object]]) -> UnreadableFile | None:
+    """The first cell no spreadsheet program would hold, named, or None. A number that is none (NaN, infinity:
+    written by scripts, never by Excel) would read as a blank figure; text with control characters would read
+    as another header or reach a terminal; text past Excel's cell limit was not typed by a clerk. What the
+    sender meant cannot be known, so the file is refused."""
     for r, row in enumerate(grid):
         for c, value in enumerate(row):
             if type(value) is float and not math.isfinite(value):
@@ -137,7 +153,31 @@ def not_a_number_problem(name: str, grid: list[list[object]]) -> UnreadableFile 
                     f"工作表“{name}”的 {where} 单元格存的是无效数字（{value}），不是一个数。请在 Excel 中重新填写这个数字后再提交",
                     f"sheet '{name}', cell {where} holds an invalid number ({value}), not a figure — type the figure "
                     "again in Excel and send the file again", rule="not-a-number")
+            if type(value) is str:
+                if len(value) > MAX_CELL_CHARACTERS:
+                    where = cell_ref(r, c)
+                    return _text_too_long(name, f"{where} 单元格", f"cell {where}", len(value))
+                control = _CONTROL.search(value)
+                if control:
+                    where, code = cell_ref(r, c), f"U+{ord(control.group()):04X}"
+                    return UnreadableFile(
+                        f"工作表“{name}”的 {where} 单元格含有看不见的控制字符（{code}），这样的文字读出来会与所见不同。"
+                        "请在 Excel 中重新输入这个单元格的文字后再提交",
+                        f"sheet '{name}', cell {where} holds an invisible control character ({code}), so its text "
+                        "does not read as it looks — type that cell's text again in Excel and send the file again",
+                        rule="control-character")
     return None
+
+
+def _text_too_long(name: str, where_zh: str, where_en: str, length: int | None) -> UnreadableFile:
+    found_zh, found_en = (f"有 {length:,} 个字符", f"holds {length:,} characters") if length else \
+        ("有一格的文字过长", "holds a cell of text")
+    return UnreadableFile(
+        f"工作表“{name}”{where_zh}{found_zh}，超过 Excel 单元格的上限（{MAX_CELL_CHARACTERS:,} 个字符），不是填写出来的统计表。"
+        "请检查该处内容，只保留统计表后再提交",
+        f"sheet '{name}', {where_en} {found_en}, more than Excel's limit of {MAX_CELL_CHARACTERS:,} a cell, "
+        "which no filled-in table has — check what is there, keep only the table and send it again",
+        rule="text-too-long")
 
 
 def sheet_size_problem(name: str, rows: int, columns: int) -> UnreadableFile | None:
@@ -150,6 +190,13 @@ def sheet_size_problem(name: str, rows: int, columns: int) -> UnreadableFile | N
             f"sheet '{name}' spans too large an area (A1 to {where}, {rows * columns:,} cells; the limit is "
             f"{MAX_SHEET_CELLS:,}) — delete whatever lies far outside the table and send it again",
             rule="sheet-too-large")
+    if columns > MAX_SHEET_COLUMNS:
+        return UnreadableFile(
+            f"工作表“{name}”有 {columns:,} 列，超过 Excel 的上限（{MAX_SHEET_COLUMNS:,} 列），不是从 Excel 保存的统计表。"
+            "请在 Excel 中打开、只保留统计表后再提交",
+            f"sheet '{name}' has {columns:,} columns, more than Excel's {MAX_SHEET_COLUMNS:,}, so it was not saved "
+            "from a spreadsheet — open it in Excel, keep only the table and send that",
+            rule="too-many-columns")
     if rows > MAX_SHEET_ROWS:
         return UnreadableFile(
             f"工作表“{name}”超过 {MAX_SHEET_ROWS:,} 行，不像汇总表。请提交按镇（街道）汇总的统计表，不要提交到户、到人的明细",
