@@ -157,13 +157,22 @@ def test_every_fuzz_file_is_in_exactly_one_final_state_and_the_audit_finds_nothi
     assert list(fuzz.layout.inbox.iterdir()) == []
 
 
-def test_names_from_outside_are_recorded_readably_and_reports_named_safely(fuzz):
+def test_names_from_outside_are_recorded_readably_and_reports_named_safely(fuzz, tmp_path):
     gbk = fuzz.trials["name_gbk_bytes.xlsx"].outcome
     assert (gbk.receipt.file_name, gbk.unit_code) == ("始兴县_20231222.xlsx", "440222")
     longest = fuzz.trials["name_longest.xlsx"].outcome
     assert Path(longest.report_path).name == "浈" * 66 + f".{longest.receipt.submission_id}.txt"
     control = fuzz.trials["name_control_characters.xlsx"].outcome
     assert Path(control.report_path).name == f"南雄市_报表_[31m_xcod.xlsx.{control.receipt.submission_id}.txt"
+    report = (fuzz.layout.home / control.report_path).read_text(encoding="utf-8")  # the name inside, escaped
+    assert "\x1b" not in report and "\u202e" not in report and "南雄市\n报表\\x1b[31m\\u202excod.xlsx" in report
+    con = warehouse.connect(fuzz.layout.warehouse, read_only=True)
+    try:  # the name as recorded, exported by an analyst
+        write_result(con, "SELECT file_name FROM raw.submissions WHERE status = 'rejected'", tmp_path / "names.csv")
+    finally:
+        con.close()
+    exported = (tmp_path / "names.csv").read_text(encoding="utf-8-sig")
+    assert "\x1b" not in exported and "\u202e" not in exported and "报表\\x1b[31m\\u202excod.xlsx" in exported
 
 
 def test_text_starting_with_a_formula_sign_is_loaded_as_text_and_defused_in_every_csv(fuzz, tmp_path):

@@ -139,9 +139,11 @@ def test_sql_without_a_warehouse_says_what_to_run(home):
         1, f"Error: no warehouse in {home.warehouse.parent} yet; run `warmline run` first\n")
 
 
-def test_text_a_spreadsheet_would_run_gets_a_quote_and_nothing_else_changes():
+def test_text_a_spreadsheet_would_run_gets_a_quote_control_characters_escapes_and_nothing_else_changes():
     assert [csv_cell(v) for v in ("=1+1", "+86 751", "-", "@A1", "\tx", "\rx", "韶关", "a=b", "", None)] == \
-        ["'=1+1", "'+86 751", "'-", "'@A1", "'\tx", "'\rx", "韶关", "a=b", "", None]
+        ["'=1+1", "'+86 751", "'-", "'@A1", "'\tx", "\\rx", "韶关", "a=b", "", None]
+    assert [csv_cell(v) for v in ("南雄\x1b[31m", "市\u202e", "第一行\n第二行")] == \
+        ["南雄\\x1b[31m", "市\\u202e", "第一行\n第二行"]
     assert [csv_cell(v) for v in (-5, -5.5, 24684.0, 2.5)] == [-5, -5.5, 24684, 2.5]
 
 

@@ -192,6 +192,10 @@ def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(cam
         for u in result.units])
     page = render_status_page(hostile, folder)
     assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;.xlsx" in page
+    hostile = dataclasses.replace(result, units=[
+        {**u, "files": [{**f, "file_name": "南雄市\x1b[31m\u202excod.xlsx"} for f in u["files"]]} for u in result.units])
+    page = render_status_page(hostile, folder)  # an escape sequence and a right-to-left override, shown as such
+    assert "\x1b" not in page and "\u202e" not in page and "南雄市\\x1b[31m\\u202excod.xlsx" in page
 
 
 def test_each_validation_is_kept_and_the_data_docs_are_built_on_request_and_linked(campaign):

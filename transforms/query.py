@@ -11,7 +11,7 @@ import duckdb
 
 from transforms import warehouse
 from transforms.layout import Layout
-from transforms.safe_text import defuse
+from transforms.safe_text import defuse, printable
 
 CHUNK_ROWS = 10_000
 
@@ -48,9 +48,10 @@ def columns(result: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def csv_cell(value: object) -> object:
-    """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading '."""
+    """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading ', and control
+    characters and direction overrides (in a file name from outside, say) are written as escapes."""
     if isinstance(value, str):
-        return defuse(value)
+        return defuse(printable(value))
     if isinstance(value, float) and value.is_integer():
         return int(value)  # 24684, not 24684.0: counts are stored as DOUBLE
     return value

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from transforms.load import Outcome
 from transforms.reference import Reference
+from transforms.safe_text import printable
 from transforms.submission import ERROR, Issue
 
 
@@ -55,7 +56,7 @@ def repeat_report(outcome: Outcome, ref: Reference, first_name: str, first_recei
     ]
     if first_report:
         lines += ["", f"退回报告 Its report:     {Path(first_report).name}"]
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")  # a file name or cell text quoted cannot act on a terminal
 
 
 def rejection_report(outcome: Outcome, ref: Reference) -> str:
@@ -89,4 +90,4 @@ def rejection_report(outcome: Outcome, ref: Reference) -> str:
     unit_code = f" (unit {outcome.unit_code})" if outcome.unit_code else ""
     lines += [f"原文件“{r.file_name}”已存档。",
               f"The original is archived as {r.archive_path}{unit_code}."]
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")  # a file name or cell text quoted cannot act on a terminal

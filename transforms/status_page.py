@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
-from html import escape
 from pathlib import Path
 
 from transforms.checks import CheckResult
+from transforms.safe_text import printable
 from transforms.status import (BLOCKED, CHECKS, COMPLETENESS, FILE_STATES, FORCED, HEADLINE, NOT_YET, DayStatus,
                                change_text, effect, figures_cell, file_note, file_state, headline_cells,
                                received_cell, warning_place)
 from transforms.unread import REASONS
+
+
+def escape(text: object) -> str:
+    """Text quoted in the page: HTML escaped, and control characters and direction overrides (a file name from
+    outside can hold them) shown as escapes, so that nothing quoted can reorder what the page shows."""
+    return html.escape(printable(str(text)))
+
 
 FILE_NAME = "status.html"
 
