@@ -144,6 +144,57 @@ def test_kill_9_during_a_load_then_a_normal_run_ends_as_an_uninterrupted_one(sto
     assert list(layout.inbox.iterdir()) == []
 
 
+# Ingests the inbox in one batch, as the daily flow does, with every write past `limit` bytes of a file failing
+# as writes fail on a full disk (RLIMIT_FSIZE: EFBIG instead of ENOSPC, the same failed write to the code).
+FULL_DISK_CHILD = """
+import resource, signal, sys
+from pathlib import Path
+from transforms import warehouse
+from transforms.ingest import IngestFailed, Ingestor
+from transforms.layout import Layout
+from transforms.reference import load_reference
+
+layout = Layout(Path(sys.argv[1]))
+ingestor = Ingestor(layout, load_reference(layout.reference))
+con = warehouse.connect(layout.warehouse)
+warehouse.prepare(con, ingestor.ref)
+con.execute("CHECKPOINT")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with an error instead of a signal
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), resource.RLIM_INFINITY))
+try:
+    waiting = sorted(layout.inbox.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))  # as they landed
+    print("recorded", len(ingestor.ingest_many(waiting, con)), flush=True)
+except IngestFailed as failed:
+    for path, error in failed.failed:
+        print("failed", path.name, "|", " ".join(str(error).split()), flush=True)
+"""
+
+
+@pytest.mark.parametrize(("when", "limit"), [("archiving", 4096), ("recording", 30_000)])
+def test_a_full_disk_leaves_every_file_accounted_for_and_says_why(when, limit, tmp_path, ref, validator, reader,
+                                                                   uninterrupted):
+    """4 KB: no file can be archived; 30 KB: files are archived, and the warehouse's log fills up part-way."""
+    layout = make_home(tmp_path / "home")
+    files = land_batch(layout, ref, tmp_path / "batch")
+    child = subprocess.run([sys.executable, "-c", FULL_DISK_CHILD, str(layout.home), str(limit)], cwd=REPO,
+                           capture_output=True, text=True, timeout=300)
+    failed = [line.split(" | ", 1) for line in child.stdout.splitlines() if line.startswith("failed ")]
+    assert child.returncode == 0 and failed, child.stdout + child.stderr
+    # each failure says what failed, never the rollback that followed it
+    assert all("File too large" in why and "no transaction is active" not in why for _, why in failed), failed
+    if when == "recording":
+        assert all("Could not write file" in why and "warmline.duckdb.wal" in why for _, why in failed), failed
+    recorded, _ = state(layout)
+    assert len(recorded) + len(list(layout.inbox.iterdir())) == files  # each file recorded or still waiting
+    assert len(list(layout.inbox.iterdir())) == len(failed)
+    assert audit_findings(layout) == []
+
+    ingest_inbox(Ingestor(layout, ref, validator, reader), DEMO_DATE)  # the disk has room again
+    assert state(layout) == uninterrupted
+    assert audit_findings(layout) == []
+    assert list(layout.inbox.iterdir()) == []
+
+
 @pytest.mark.slow
 def test_two_warmline_runs_at_once_count_nothing_twice(tmp_path, ref):
     home = tmp_path / "home"

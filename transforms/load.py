@@ -12,6 +12,7 @@ import pyarrow as pa
 from transforms.parsed import CrossFieldFinding
 from transforms.submission import CellFigure, HeaderReading, Issue, UnmappedCell
 from transforms.unit_facts import UnitFact
+from transforms.warehouse import rollback
 from transforms.warehouse import sql as warehouse_sql
 
 LOADED, SUPERSEDED, DUPLICATE, REJECTED = "loaded", "superseded", "duplicate", "rejected"
@@ -274,7 +275,7 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
                 con.execute(warehouse_sql("reread_settled"))
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        rollback(con)
         for outcome in loaded:  # as they were given: nothing of the batch was recorded
             outcome.status = LOADED
         for outcome in copies:

@@ -8,7 +8,7 @@ import datetime as dt
 import duckdb
 
 from transforms.gate import GateDecision
-from transforms.warehouse import sql
+from transforms.warehouse import rollback, sql
 
 
 def record_publication(con: duckdb.DuckDBPyConnection, decision: GateDecision, printed: dict[str, str]) -> None:
@@ -26,7 +26,7 @@ def record_publication(con: duckdb.DuckDBPyConnection, decision: GateDecision, p
                      "printed_texts": list(printed.values())})
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
 
 

@@ -154,7 +154,7 @@ def _updated_copy(con: duckdb.DuckDBPyConnection, source: str, target: Path, tmp
             _drop_temporary(con)
     except BaseException:
         if began:
-            con.execute("ROLLBACK")
+            warehouse.rollback(con)
         _drop_temporary(con)
         con.execute(f"DETACH DATABASE IF EXISTS {SNAPSHOT}")
         tmp.unlink(missing_ok=True)

@@ -123,8 +123,17 @@ def prepare(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
         build_marts(con)
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if the failure left one: a COMMIT that failed (the disk full, say) has
+    ended it already, and the error to report is the one that ended it, not 'no transaction is active'."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass
 
 
 def record_rollup_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
