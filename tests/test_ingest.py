@@ -468,3 +468,22 @@ def test_a_file_of_thousands_of_unknown_columns_keeps_200_problems_counts_the_re
                                                        outcome.issues[-1].message_en)
     stored = query(home, "SELECT count(*) FROM raw.issues")
     assert stored == [(200,)]
+
+
+def test_a_legacy_xls_cell_holding_a_formula_error_rejects_the_file_naming_it(home, ingestor, tmp_path):
+    """The reader sees #DIV/0! in an .xls as an empty cell; the file is refused as an .xlsx one would be."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("统计表")
+    for r, (label, value) in enumerate([("填报单位：浈江区民政局", None), ("统计截止日期：2023-12-20", None),
+                                        ("镇（街道）", "走访慰问户数（户）"), ("犁市镇", 12), ("花坪镇", None)]):
+        sheet.write(r, 0, label)
+        if value is not None:
+            sheet.write(r, 1, value)
+    sheet.row(4).set_cell_error(1, "#DIV/0!")
+    book.save(str(tmp_path / "浈江区_公式.xls"))
+    land(home, tmp_path / "浈江区_公式.xls", dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert (outcome.status, [i.rule for i in outcome.issues]) == ("rejected", ["formula-error"])
+    assert outcome.issues[0].message_en.startswith("sheet '统计表', cell B5 holds a formula error")

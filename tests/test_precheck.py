@@ -199,3 +199,13 @@ def test_pictures_and_other_binary_parts_are_not_read_as_xml():
     picture = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR&x" + bytes(range(32)) * 4
     assert precheck(zip_bytes({"[Content_Types].xml": CT, "xl/worksheets/sheet1.xml": sheet,
                                "xl/media/image1.png": picture}), "浈江区.xlsx") == []
+
+
+def test_formula_errors_in_an_opendocument_sheet_are_refused_with_their_cells():
+    """LibreOffice marks them calcext:value-type="error"; the reader sees an empty cell."""
+    error = ('<table:table-cell table:formula="of:=1/0" office:value-type="string" office:string-value="" '
+             'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>')
+    town = '<table:table-cell office:value-type="string"><text:p>犁市镇</text:p></table:table-cell>'
+    issues = precheck(ods(f"<table:table-row>{town}<table:table-cell/>{error}</table:table-row>"
+                          f"<table:table-row>{town}{error}</table:table-row>"), "浈江区.ods")
+    assert [(i.rule, i.cell) for i in issues] == [("formula-error", "C1"), ("formula-error", "B2")]

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms.submission import ERROR, Issue
-from transforms.workbook import (CSV_ENCODINGS, CSV_SUFFIXES, ENCRYPTED, MAX_SHEET_CELLS, MAX_SHEET_ROWS,
-                                 SUPPORTED_SUFFIXES, cell_ref, sheet_size_problem, workbook_size_problem)
+from transforms.workbook import (CSV_ENCODINGS, CSV_SUFFIXES, ENCRYPTED, MAX_SHEET_CELLS, MAX_SHEET_ROWS, OLE_MAGIC,
+                                 SUPPORTED_SUFFIXES, cell_ref, formula_error_message, sheet_size_problem,
+                                 workbook_size_problem)
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, and every password-protected workbook
 MAX_UNPACKED_BYTES = 300 * 2**20  # all parts of a workbook, inflated
 MAX_PARTS = 10_000
 RATIO_CHECKED_FROM = 10 * 2**20  # a part this big (inflated) ...
@@ -43,6 +43,7 @@ _RANGE = re.compile(rb"\bref\s*=\s*[\"']([A-Za-z]{0,10})(\d{0,12})(?::([A-Za-z]{
 _ODS_TAG = re.compile(rb"<(?:[\w.-]+:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*)>"
                       rb"|</(?:[\w.-]+:)?table-row>")
 _ERROR_TYPE = re.compile(rb"\bt\s*=\s*[\"']e[\"']")  # <c t="e">: a formula's error value (#DIV/0!, #REF! …)
+_ODS_ERROR = re.compile(rb"value-type\s*=\s*[\"']error[\"']")  # LibreOffice's calcext:value-type="error"
 MAX_ERROR_CELLS = 10  # error cells named one by one in the report; the rest counted
 _REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d{1,12})[\"']")
 # XML 1.0 allows five named entities and no C0 control character but tab, line feed and carriage return, written
@@ -209,6 +210,8 @@ def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
             return [refused.issue]
         if isinstance(scanner, _XlsxScanner):
             errors += [(scanner.label, cell) for cell in scanner.errors]
+        elif isinstance(scanner, _OdsScanner):
+            errors += scanner.errors
     return formula_errors(errors)
 
 
@@ -227,11 +230,7 @@ def formula_errors(cells: list[tuple[str, str]]) -> list[Issue]:
     """A refusal for each cell (sheet, cell) holding a formula's error value: the reader would see it as blank,
     and a figure that cannot be worked out is neither zero nor left out. The first MAX_ERROR_CELLS are named,
     the rest counted in the last."""
-    issues = [Issue("formula-error", ERROR,
-                    f"工作表“{sheet}”的 {cell} 单元格是公式错误值（如 #DIV/0!、#REF!、#VALUE!），算不出数字。"
-                    "请在 Excel 中修正这个公式（或直接填写数字）后再提交",
-                    f"sheet '{sheet}', cell {cell} holds a formula error (such as #DIV/0!, #REF!, #VALUE!) instead "
-                    "of a figure — fix the formula in Excel (or type the figure) and send the file again", sheet, cell)
+    issues = [Issue("formula-error", ERROR, *formula_error_message(sheet, cell), sheet, cell)
               for sheet, cell in cells[:MAX_ERROR_CELLS]]
     if len(cells) > MAX_ERROR_CELLS:
         more = len(cells) - MAX_ERROR_CELLS
@@ -509,6 +508,7 @@ class _OdsScanner(_XmlScanner):
     """The same for OpenDocument, where rows and cells repeat (number-rows-repeated): count what they expand to."""
 
     tables: list[tuple[str, int, int]] = field(default_factory=list)
+    errors: list = field(default_factory=list)  # (table, cell) of cells holding a formula's error value
     row: int = 0
     repeat: int = 1
     column: int = 0
@@ -534,6 +534,8 @@ class _OdsScanner(_XmlScanner):
             elif tag is None:  # </table-row>
                 self._end_row()
             else:  # a cell, repeated n times across; self-closing without a value type is empty
+                if _ODS_ERROR.search(attrs):  # the reader sees it as an empty cell
+                    self.errors.append((self.tables[-1][0] if self.tables else "?", cell_ref(self.row, self.column)))
                 self.column += n
                 if not attrs.endswith(b"/") or b"value-type" in attrs:
                     self.row_used += n

@@ -21,6 +21,7 @@ MAX_SHEET_ROWS = 10_000
 # Python); five million keeps a sheet well under a few hundred MB.
 MAX_SHEET_CELLS = 5_000_000
 MAX_WORKBOOK_CELLS = 10_000_000  # all sheets together
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, and every password-protected workbook
 MAX_SHEET_COLUMNS = 16_384  # Excel's own: column XFD
 # Excel's own limit on one cell's text: longer text was not typed into a spreadsheet.
 MAX_CELL_CHARACTERS = 32_767
@@ -92,6 +93,10 @@ def read_sheets(content: bytes, file_name: str) -> list[Sheet]:
             if problem:
                 raise problem
             sheets.append(Sheet(name, grid, list(sheet.merged_cell_ranges or [])))
+        if content.startswith(OLE_MAGIC):
+            problem = legacy_error_cells_problem(content)
+            if problem:
+                raise problem
         return sheets
     except UnreadableFile:
         raise
@@ -138,6 +143,38 @@ ENCRYPTED = (
     "the file is password-protected — remove the password in Excel (File → Info → Protect Workbook → "
     "Encrypt with Password, clear it) and send it again",
 )
+
+
+def formula_error_message(sheet: str, cell: str) -> tuple[str, str]:
+    """What the clerk reads about a cell holding a formula's error value: (Chinese, English)."""
+    return (f"工作表“{sheet}”的 {cell} 单元格是公式错误值（如 #DIV/0!、#REF!、#VALUE!），算不出数字。"
+            "请在 Excel 中修正这个公式（或直接填写数字）后再提交",
+            f"sheet '{sheet}', cell {cell} holds a formula error (such as #DIV/0!, #REF!, #VALUE!) instead of a "
+            "figure — fix the formula in Excel (or type the figure) and send the file again")
+
+
+def legacy_error_cells_problem(content: bytes) -> UnreadableFile | None:
+    """A legacy .xls cell holding a formula's error value, which the reader sees as an empty cell: read again
+    with xlrd, which keeps the error (a few ms for a summary table), the first named and the rest counted."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=content, on_demand=True)
+    except Exception:  # what calamine read, xlrd may not (a newer BIFF quirk): the figures stand as read
+        return None
+    try:
+        found = [(sheet.name, cell_ref(r, c)) for sheet in (book.sheet_by_index(i) for i in range(book.nsheets))
+                 for r in range(sheet.nrows) for c, cell in enumerate(sheet.row(r)) if cell.ctype == xlrd.XL_CELL_ERROR]
+    except Exception:
+        return None
+    finally:
+        book.release_resources()
+    if not found:
+        return None
+    zh, en = formula_error_message(*found[0])
+    if len(found) > 1:
+        zh, en = zh + f"（另有 {len(found) - 1:,} 个这样的单元格）", en + f" (and {len(found) - 1:,} more such cells)"
+    return UnreadableFile(zh, en, rule="formula-error")
 
 
 def cell_value_problem(name: str, grid: list[list[object]]) -> UnreadableFile | None:
