@@ -487,3 +487,14 @@ def test_a_legacy_xls_cell_holding_a_formula_error_rejects_the_file_naming_it(ho
     (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
     assert (outcome.status, [i.rule for i in outcome.issues]) == ("rejected", ["formula-error"])
     assert outcome.issues[0].message_en.startswith("sheet '统计表', cell B5 holds a formula error")
+
+
+@pytest.mark.parametrize("ending", ["\r", "\n", "\r\n", "mixed"])
+def test_a_csv_loads_whatever_its_lines_end_with(home, ingestor, tmp_path, ending):
+    lines = CSV_TABLE.format(town="犁市镇").splitlines()
+    text = "".join(line + ("\r\n", "\n", "\r")[n % 3] for n, line in enumerate(lines)) if ending == "mixed" \
+        else ending.join(lines) + ending
+    (tmp_path / "浈江区_行尾.csv").write_bytes(text.encode("utf-8"))
+    land(home, tmp_path / "浈江区_行尾.csv", dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert (outcome.status, [(c.row_label, c.cell, c.raw_text) for c in outcome.cells]) == ("loaded", [("犁市镇", "B4", "12")])

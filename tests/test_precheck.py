@@ -167,6 +167,10 @@ NUL_LABEL = inline("A5", "犁市\x00镇")
      "a control character XML does not allow (such as NUL)"),
     ("a NUL character reference", TOWN + f'{inline("B5", "走访&#0;户数")}</row>', "B5",
      "a control character XML does not allow (such as NUL)"),
+    ("a cell left open", TOWN + '<c r="B5"><v>12</v></row>', "B5", "a tag that is not closed where it should be"),
+    ("a thousands separator in a number cell", TOWN + '<c r="B5"><v>1,000</v></c></row>', "B5",
+     "a number cell holds '1,000', which is no number"),
+    ("an empty number cell value", TOWN + '<c r="B5"><v></v></c></row>', "B5", "a number cell holds '', which is no number"),
 ])
 def test_a_sheet_that_is_not_well_formed_xml_is_refused_near_the_cell(case, row, cell, found):
     """Readers disagree on such a sheet (one reads 12, one stops, one drops the cell): nothing in it is taken."""
@@ -204,8 +208,42 @@ def test_pictures_and_other_binary_parts_are_not_read_as_xml():
 def test_formula_errors_in_an_opendocument_sheet_are_refused_with_their_cells():
     """LibreOffice marks them calcext:value-type="error"; the reader sees an empty cell."""
     error = ('<table:table-cell table:formula="of:=1/0" office:value-type="string" office:string-value="" '
+             'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" '
              'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>')
     town = '<table:table-cell office:value-type="string"><text:p>犁市镇</text:p></table:table-cell>'
     issues = precheck(ods(f"<table:table-row>{town}<table:table-cell/>{error}</table:table-row>"
                           f"<table:table-row>{town}{error}</table:table-row>"), "浈江区.ods")
     assert [(i.rule, i.cell) for i in issues] == [("formula-error", "C1"), ("formula-error", "B2")]
+
+
+def test_a_sheet_outside_spreadsheetml_or_cut_off_is_refused():
+    """What the reader would take anyway: a sheet in another namespace, a sheet whose end is missing."""
+    foreign = sheet_xml(f'<row r="1">{inline("A1", "填报单位：浈江区")}</row>').replace(NS, 'xmlns="urn:other"')
+    rule, _, en = _one_issue(xlsx(foreign))
+    assert rule == "malformed-xml" and "its root element <worksheet> is not in SpreadsheetML's namespace" in en
+    cut = sheet_xml(f'<row r="1">{inline("A1", "填报单位：浈江区")}</row>').replace("</sheetData></worksheet>", "")
+    rule, _, en = _one_issue(xlsx(cut))
+    assert rule == "malformed-xml" and "(it ends before its content does)" in en, en
+
+
+def _local_header_changed(content: bytes, part: bytes, offset: int, value: bytes) -> bytes:
+    """The package with `value` written at `offset` of `part`'s own (local) header, its directory left alone."""
+    at = content.find(b"PK\x03\x04" + content[4:4])
+    while content[at + 30:at + 30 + len(part)] != part:
+        at = content.find(b"PK\x03\x04", at + 4)
+    return content[:at + offset] + value + content[at + offset + len(value):]
+
+
+def test_a_package_described_two_ways_or_pointing_outside_itself_is_refused():
+    good = xlsx(sheet_xml(f'<row r="1">{inline("A1", "填报单位：浈江区")}</row>'))
+    assert precheck(good, "浈江区.xlsx") == []
+    sheet = b"xl/worksheets/sheet1.xml"
+    for changed in (_local_header_changed(good, sheet, 14, b"\0\0\0\0"),  # another checksum in the part's header
+                    _local_header_changed(good, sheet, 6, b"\x01\0")):  # "encrypted" in the part's header only
+        rule, _, en = _one_issue(changed)
+        assert rule == "unsafe-file" and "described one way in its own header and another in the zip directory" in en
+    outside = zip_bytes({"[Content_Types].xml": CT, "xl/worksheets/sheet1.xml": sheet_xml(""), "../../evil.xml": "<a/>"})
+    rule, _, en = _one_issue(outside)
+    assert rule == "unsafe-file" and "a part named ../../evil.xml, which points outside the package" in en
+    rule, _, en = _one_issue(zip_bytes({"xl/worksheets/sheet1.xml": sheet_xml("")}))
+    assert rule == "unreadable-file" and "no [Content_Types].xml" in en

@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.parsers import expat
 
 from transforms.submission import ERROR, Issue
 from transforms.workbook import (CSV_ENCODINGS, CSV_SUFFIXES, ENCRYPTED, MAX_SHEET_CELLS, MAX_SHEET_ROWS, OLE_MAGIC,
@@ -36,7 +37,20 @@ _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")  # stream name in an enc
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
 _COUNT = re.compile(rb"\b(?:count|uniqueCount)\s*=\s*[\"'](\d+)")
 # xlsx sheets: rows, cells and merged ranges, in document order, with any namespace prefix (x:c is a cell too).
-_XLSX_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|mergeCell)(?=[\s/>])([^>]*)>")
+_XLSX_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|mergeCell)(?=[\s/>])([^>]*)>"
+                       rb"|<(?:[A-Za-z_][\w.-]*:)?v(?:\s[^>]*)?>([^<]*)<")  # and a cell's value, <v>12</v>
+_NUMBER = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")  # a number as Excel stores it
+_TYPE = re.compile(rb"\bt\s*=\s*[\"']([^\"']*)[\"']")
+# The root of a sheet, shared strings or workbook part is in SpreadsheetML's namespace (transitional or strict).
+_MAIN_NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                    "http://purl.oclc.org/ooxml/spreadsheetml/main")
+_EXPAT_WORDS = {  # what expat found (its message), in the clerk's words
+    expat.errors.XML_ERROR_TAG_MISMATCH: ("标记没有正确闭合", "a tag that is not closed where it should be"),
+    expat.errors.XML_ERROR_UNDEFINED_ENTITY: ("含未定义的实体", "an undefined entity"),
+    expat.errors.XML_ERROR_INVALID_TOKEN: ("含 XML 不允许的字符", "a character or mark XML does not allow"),
+    expat.errors.XML_ERROR_NO_ELEMENTS: ("内容不完整", "it ends before its content does"),
+    expat.errors.XML_ERROR_UNCLOSED_TOKEN: ("内容不完整", "it ends before its content does"),
+}
 _REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Za-z]{1,10})?\$?(\d{1,12})?[\"']")
 _RANGE = re.compile(rb"\bref\s*=\s*[\"']([A-Za-z]{0,10})(\d{0,12})(?::([A-Za-z]{0,10})(\d{0,12}))?[\"']")
 # ods content.xml: tables, rows and cells, each possibly repeated
@@ -52,6 +66,7 @@ _UNDEFINED_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);|#[0-9]{1,7};|#x[0
 _CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_REFERENCE = re.compile(rb"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|x0*(?:[0-8]|[bBcCeEfF]|1[0-9A-Fa-f]));")
 _UTF16_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
+_MAIN_PARTS = ("xl/workbook.xml", "xl/sharedStrings.xml")
 
 
 def _issue(rule: str, zh: str, en: str) -> Issue:
@@ -180,6 +195,9 @@ def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
         return [unsafe(f"含 {len(parts):,} 个部件", f"{len(parts):,} parts")]
     if any(p.flag_bits & 0x1 for p in parts):
         return [_issue("encrypted-file", *ENCRYPTED)]
+    strange = next((p.filename for p in parts if _outside_name(p.filename)), None)
+    if strange:
+        return [unsafe(f"部件名 {strange} 指向文件包以外", f"a part named {strange}, which points outside the package")]
     twice = _repeated_part(parts)
     if twice:  # readers differ on which copy they read: taking either would be a guess
         return [unsafe(f"同一部件 {twice} 出现了两次，内容可能不同", f"part {twice} appears twice, perhaps with different "
@@ -212,7 +230,15 @@ def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
             errors += [(scanner.label, cell) for cell in scanner.errors]
         elif isinstance(scanner, _OdsScanner):
             errors += scanner.errors
+    if not ods and not any(p.filename == "[Content_Types].xml" for p in parts):  # after the checks for harm
+        return [damaged("zip: no [Content_Types].xml, which every workbook package has")]
     return formula_errors(errors)
+
+
+def _outside_name(name: str) -> bool:
+    """A part name no spreadsheet program writes, and one an unpacking tool would put outside its folder."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or bool(re.match(r"[A-Za-z]:", name))
 
 
 def _repeated_part(parts: list[zipfile.ZipInfo]) -> str | None:
@@ -279,7 +305,17 @@ def _inflate(content: bytes, part: zipfile.ZipInfo, budget: int, scanner: "_XmlS
     start = part.header_offset
     if content[start:start + 4] != b"PK\x03\x04":
         raise _Refused(damaged(f"zip: bad local header for {part.filename}"))
-    name_len, extra_len = struct.unpack_from("<HH", content, start + 26)
+    flags, method, _, _, crc, compressed, size, name_len, extra_len = struct.unpack_from("<HHHHIIIHH", content,
+                                                                                       start + 6)
+    name = content[start + 30:start + 30 + name_len]
+    same_name = name in (part.orig_filename.encode("utf-8", "replace"), part.orig_filename.encode("cp437", "replace"))
+    sizes_given = not flags & 0x8  # else they follow the data, and the header holds zeros
+    if (flags & 0x1, method) != (part.flag_bits & 0x1, part.compress_type) or not same_name or \
+            sizes_given and (crc, compressed, size) != (part.CRC, part.compress_size, part.file_size):
+        # readers differ on which of the two descriptions they follow
+        raise _Refused(unsafe(f"部件 {part.filename} 的两处描述（本地头与目录）不一致",
+                              f"part {part.filename} is described one way in its own header and another in the "
+                              "zip directory"))
     data = memoryview(content)[start + 30 + name_len + extra_len:][:part.compress_size]
     if len(data) < part.compress_size:
         raise _Refused(damaged(f"zip: {part.filename} is cut short"))
@@ -291,7 +327,7 @@ def _inflate(content: bytes, part: zipfile.ZipInfo, budget: int, scanner: "_XmlS
         # the part's name is the file's inner structure (xl/worksheets/…), nothing a clerk can act on: English only
         raise _Refused(unsafe("文件内部有一部分使用了不常见的压缩方式",
                               f"part {part.filename} uses compression method {part.compress_type}"))
-    size, crc = 0, 0
+    size, crc, malformed_xml = 0, 0, None
     for chunk in chunks:
         size += len(chunk)
         if size > part.file_size:  # what the readers size their buffers by is a lie
@@ -303,9 +339,17 @@ def _inflate(content: bytes, part: zipfile.ZipInfo, budget: int, scanner: "_XmlS
             raise _Refused(unsafe(f"文件内部有一部分压缩比超过 {MAX_RATIO}:1（压缩炸弹）",
                                   f"part {part.filename} inflates more than {MAX_RATIO}:1, a zip bomb"))
         crc = zlib.crc32(chunk, crc)
-        scanner.feed(chunk)
+        if not malformed_xml:
+            try:
+                scanner.feed(chunk)
+            except _Refused as refused:  # damaged bytes read as bad XML too: the checksum says which it is
+                if refused.issue.rule != "malformed-xml":
+                    raise
+                malformed_xml = refused
     if size != part.file_size or crc != part.CRC:
         raise _Refused(damaged(f"zip: {part.filename} does not match its size or checksum"))
+    if malformed_xml:
+        raise malformed_xml
     return size
 
 
@@ -334,6 +378,9 @@ class _XmlScanner:
     part: str = ""
     carry: bytes = b""
     started: bool = False
+    xml: object = None  # expat, checking that the part is well-formed XML as it streams past
+    fed: int = 0  # bytes given to it before the text being scanned
+    root: str | None = None  # the root element, as 'namespace name'
 
     def feed(self, chunk: bytes) -> None:
         if not self.started and chunk:
@@ -378,7 +425,31 @@ class _XmlScanner:
                  for m in (_UNDEFINED_ENTITY.search(text),) if m]
         found += [(m.start(), "含 XML 不允许的控制字符（如 NUL）", "a control character XML does not allow (such as NUL)")
                   for m in (_CONTROL_BYTE.search(text), _CONTROL_REFERENCE.search(text)) if m]
+        if not found:
+            found = [f for f in (self._parsed(text),) if f]
         return min(found) if found else None
+
+    def _parsed(self, text: bytes, last: bool = False) -> tuple[int, str, str] | None:
+        """What expat finds wrong in `text`, the next bytes of the part (the last: whether the part has ended)."""
+        if self.xml is None:
+            self.xml = expat.ParserCreate(namespace_separator=" ")
+            self.xml.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+            self.xml.StartElementHandler = self._root
+        before, self.fed = self.fed, self.fed + len(text)
+        try:
+            self.xml.Parse(text, last)
+        except expat.ExpatError as exc:
+            zh, en = _EXPAT_WORDS.get(expat.ErrorString(exc.code), ("XML 结构错误", expat.ErrorString(exc.code)))
+            return max(0, min(self.xml.ErrorByteIndex - before, len(text))), zh, en
+        spreadsheet = self.part in _MAIN_PARTS or self.part.startswith("xl/worksheets/")
+        if spreadsheet and self.root is not None and self.root.split(" ")[0] not in _MAIN_NAMESPACES:
+            return 0, "根元素不在电子表格的命名空间中", \
+                f"its root element <{self.root.split(' ')[-1]}> is not in SpreadsheetML's namespace"
+        return None
+
+    def _root(self, name: str, attributes) -> None:
+        self.root = name
+        self.xml.StartElementHandler = None  # one call for the root; the rest stream past in C
 
     def refuse(self, fault: tuple[int, str, str]) -> None:
         raise _Refused(malformed(self.where_zh + self.near_zh, self.where_en + self.near_en, fault[1], fault[2]))
@@ -405,6 +476,10 @@ class _XmlScanner:
         if self.carry:
             self.scan(self.carry)
             self.carry = b""
+        if self.xml is not None:  # an element left open, or no element at all
+            fault = self._parsed(b"", last=True)
+            if fault:
+                self.refuse(fault)
         return self.areas()
 
     def areas(self) -> list[tuple[str, int, int]]:
@@ -425,6 +500,7 @@ class _XlsxScanner(_XmlScanner):
 
     tab: str | None = None
     errors: list = field(default_factory=list)  # cells holding a formula's error value, as 'B5'
+    number_cell: bool = False  # the cell being read is a number cell (no t="…", or t="n")
     row: int = 0
     column: int = 0
     max_row: int = 0
@@ -438,7 +514,15 @@ class _XlsxScanner(_XmlScanner):
             if fault and match.start() > fault[0]:
                 break  # the cell the fault is in has been begun: the report names it
             tag, attrs = match.group(1), match.group(2)
+            if tag is None:  # a cell's value
+                if self.number_cell and fault is None and not _NUMBER.fullmatch(match.group(3)):
+                    fault = (match.start(), f"数字单元格的值“{match.group(3).decode('utf-8', 'replace')}”不是数字",
+                             f"a number cell holds {match.group(3).decode('utf-8', 'replace')!r}, which is no number")
+                    break
+                continue
             if tag == b"c":
+                kind = _TYPE.search(attrs)
+                self.number_cell = self.part.startswith("xl/worksheets/") and (not kind or kind.group(1) == b"n")
                 refs = _REF.findall(attrs)
                 for letters, digits in refs[:-1]:  # a repeated attribute: the reader takes the last one
                     _check_position(int(digits or 1), column_number(letters or b"A"))

@@ -124,7 +124,7 @@ def _read_csv(content: bytes, file_name: str) -> Sheet:
             "the CSV file's encoding is neither UTF-8 nor GB18030 — save it as 'CSV UTF-8'",
         )
     name = Path(file_name).stem
-    lines = csv.reader(io.StringIO(text))
+    lines = csv.reader(io.StringIO(text, newline=""))  # lines end in \r\n, \n or a lone \r (old Mac exports)
     try:
         rows = [[_clean(v.strip()) for v in row] for row in lines]
     except csv.Error as exc:  # the module's own limit (128 KiB a field) is reached only by a far longer field
