@@ -39,7 +39,8 @@ _COUNT = re.compile(rb"\b(?:count|uniqueCount)\s*=\s*[\"'](\d+)")
 # xlsx sheets: rows, cells and merged ranges, in document order, with any namespace prefix (x:c is a cell too).
 _XLSX_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|mergeCell)(?=[\s/>])([^>]*)>"
                        rb"|<(?:[A-Za-z_][\w.-]*:)?v(?:\s[^>]*)?>([^<]*)<")  # and a cell's value, <v>12</v>
-_NUMBER = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")  # a number as Excel stores it
+# a number as Excel stores it; NaN and infinity (which scripts write) are left to the reader, which names them
+_NUMBER = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?i:[-+]?(?:nan|inf|infinity))")
 _TYPE = re.compile(rb"\bt\s*=\s*[\"']([^\"']*)[\"']")
 # The root of a sheet, shared strings or workbook part is in SpreadsheetML's namespace (transitional or strict).
 _MAIN_NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -366,6 +367,9 @@ def _deflated(data: memoryview, name: str):
             if out:
                 yield out
             if inflater.eof:
+                if inflater.unused_data or i + _CHUNK < len(data):  # the stream ends before the size declared
+                    raise _Refused(unsafe(f"部件 {name} 声明的压缩大小与实际不符",
+                                          f"part {name} is shorter than the compressed size it declares"))
                 return
     if not inflater.eof:
         raise _Refused(damaged(f"zip: {name} is cut short"))

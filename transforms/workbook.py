@@ -25,9 +25,12 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, and ever
 MAX_SHEET_COLUMNS = 16_384  # Excel's own: column XFD
 # Excel's own limit on one cell's text: longer text was not typed into a spreadsheet.
 MAX_CELL_CHARACTERS = 32_767
-# C0 and C1 control characters, bidirectional overrides and isolates: no clerk types them, they change what a
-# terminal or page shows, and a NUL inside a header makes two different headers look alike
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 control characters and the bidirectional controls (marks, embeddings, overrides, isolates): no clerk
+# types them, they change what a terminal or page shows, and one inside a header or a town's name makes two
+# different texts look alike
+# The same written as an .xlsx escape (_x202E_) the reader leaves as it is: Excel shows the character itself.
+_ESCAPED_CONTROL = re.compile("_x(00[01][0-9A-Fa-f]|007[Ff]|00[89][0-9A-Fa-f]|061[Cc]|200[EeFf]|202[A-Ea-e]|206[6-9])_")
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -194,9 +197,11 @@ def cell_value_problem(name: str, grid: list[list[object]]) -> UnreadableFile | 
                 if len(value) > MAX_CELL_CHARACTERS:
                     where = cell_ref(r, c)
                     return _text_too_long(name, f"{where} 单元格", f"cell {where}", len(value))
-                control = _CONTROL.search(value)
+                control = CONTROL_CHARACTER.search(value) or _ESCAPED_CONTROL.search(value)
                 if control:
-                    where, code = cell_ref(r, c), f"U+{ord(control.group()):04X}"
+                    where = cell_ref(r, c)
+                    code = f"U+{control.group(1).upper()}" if control.re is _ESCAPED_CONTROL else \
+                        f"U+{ord(control.group()):04X}"
                     return UnreadableFile(
                         f"工作表“{name}”的 {where} 单元格含有看不见的控制字符（{code}），这样的文字读出来会与所见不同。"
                         "请在 Excel 中重新输入这个单元格的文字后再提交",
