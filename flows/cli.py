@@ -45,7 +45,7 @@ HEADLINE_LABELS = (("households_visited", "households visited", "户"), ("funds_
 
 
 # failures whose message is already written for the operator (raised below the command line)
-SAID_PLAINLY = {"WriterFailed", "ServerFailed", "WarehouseBusy"}
+SAID_PLAINLY = {"WriterFailed", "ServerFailed", "WarehouseBusy", "WarehouseUnwritable"}
 
 
 class UserError(Exception):

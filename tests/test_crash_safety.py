@@ -228,3 +228,22 @@ def test_two_warmline_runs_at_once_count_nothing_twice(tmp_path, ref):
     for lines in outs:  # the worked example, with 翁源县's corrected 6,900 households in place of 6,802
         assert "  households visited: 24,782 户" in lines
     assert audit_findings(layout) == []
+
+
+def test_a_warehouse_that_cannot_be_written_is_said_so_and_nothing_moves(tmp_path, ref):
+    """An immutable warehouse file (chattr +i: what root cannot write either), as a read-only one would be."""
+    layout = make_home(tmp_path / "home")
+    files = land_batch(layout, ref, tmp_path / "batch")
+    warehouse.connect(layout.warehouse).close()
+    subprocess.run(["chattr", "+i", str(layout.warehouse)], check=True)
+    try:
+        with pytest.raises(warehouse.WarehouseUnwritable) as refused:
+            warehouse.connect(layout.warehouse)
+        assert str(refused.value) == (
+            f"the warehouse {layout.warehouse} cannot be opened for writing (Operation not permitted): check that "
+            "the file and its folder are writable by you (ls -l; lsattr shows an immutable file) and that the disk "
+            "has room, then run the command again — nothing was loaded, and files wait in the inbox")
+        warehouse.connect(layout.warehouse, read_only=True).close()  # readers still read it
+    finally:
+        subprocess.run(["chattr", "-i", str(layout.warehouse)], check=True)
+    assert len(list(layout.inbox.iterdir())) == files

@@ -25,6 +25,13 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse for writing and did not let go in time."""
 
 
+class WarehouseUnwritable(RuntimeError):
+    """The warehouse file or its folder cannot be written: read-only, not this user's, or on a full disk."""
+
+
+_UNWRITABLE = ("Permission denied", "Operation not permitted", "Read-only file system", "No space left on device")
+
+
 # DuckDB opens a database file three times while connecting (its magic bytes, its headers, then its blocks).
 # When the analysts' copy is renamed into place between the second and third, the headers of the old file
 # point into the new one and the connect fails with this message; a second connect reads the new file whole.
@@ -47,6 +54,12 @@ def connect(path: Path, read_only: bool = False, wait_seconds: float | None = No
             if read_only and torn_reads < TORN_READ_RETRIES and TORN_READ in str(exc):
                 torn_reads += 1  # a new copy was renamed in while DuckDB was opening the file: open it again
                 continue
+            cause = next((c for c in _UNWRITABLE if c in str(exc)), None)
+            if cause and not read_only:
+                raise WarehouseUnwritable(
+                    f"the warehouse {path} cannot be opened for writing ({cause}): check that the file and its "
+                    "folder are writable by you (ls -l; lsattr shows an immutable file) and that the disk has room, "
+                    "then run the command again — nothing was loaded, and files wait in the inbox") from exc
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 if "lock" in str(exc).lower():
                     raise WarehouseBusy(
