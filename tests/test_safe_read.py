@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.fuzz.make_fuzz import (SHARED_STRINGS, _xls_far_corner, deflated_spaces, inline, raw_zip, sheet_xml,
+from tests.fuzz.make_fuzz import (CT, SHARED_STRINGS, _xls_far_corner, deflated_spaces, inline, raw_zip, sheet_xml,
                                   small_xls, xlsb_far_corner, xlsx, zip_bytes)
 from transforms import safe_read
 from transforms.demo import write_demo
@@ -18,7 +18,8 @@ from transforms.workbook import read_sheets
 
 FAR_CORNER = xlsx(sheet_xml(f'<row r="1">{inline("A1", "x")}</row><row r="1048576"><c r="XFD1048576"><v>1</v>'
                             "</c></row>"))
-NO_WORKBOOK_INSIDE = zip_bytes({"notes.xml": "<a/>"})  # a sound zip, so the precheck lets the reader try it
+# a sound package, so the precheck lets the reader try it; but no workbook in it
+NO_WORKBOOK_INSIDE = zip_bytes({"[Content_Types].xml": CT, "notes.xml": "<a/>"})
 SPACES, SPACES_CRC = deflated_spaces(20 * 2**20)
 
 
