@@ -18,6 +18,8 @@ import shutil
 import sys
 import tempfile
 import time
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generate import generate, write_reference  # noqa: E402
 
 from transforms.layout import Layout  # noqa: E402
+from transforms.memory import release_free_memory  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -47,6 +50,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--no-publish", action="store_true", help="ingest only, no publication after each file")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="run each file in a pool of this many threads, a new thread now and then, as Prefect's "
+                             "task worker runs each task (default 0: all in the main thread)")
+    parser.add_argument("--trace", action="store_true", help="trace Python's allocations (tracemalloc) and print where "
+                                                             "they grew from the 200th file to the last")
+    parser.add_argument("--trim", action="store_true", help="return freed heap to the system after each file "
+                                                            "(glibc malloc_trim), as the writer does")
     args = parser.parse_args()
     units = 40
     with tempfile.TemporaryDirectory(prefix="warmline-memory-") as work:
@@ -61,13 +71,13 @@ def main() -> None:
         from transforms import warehouse
         from transforms.publish import publish
 
+        if args.trace:
+            tracemalloc.start(12)
         warm_up(str(layout.home))
         ingestor = ingestor_for(str(layout.home))
         print(f"{len(files)} files; after warming up: {rss_mib():.0f} MiB", flush=True)
         samples, started = [], time.perf_counter()
-        for n, source in enumerate(files, start=1):
-            landed = layout.inbox / source.name
-            shutil.copy2(source, landed)
+        def one_file(landed: Path) -> None:
             con = warehouse.connect(layout.warehouse)
             try:
                 ingestor.ingest_many([landed], con, complete=[landed])
@@ -75,10 +85,34 @@ def main() -> None:
                     publish(layout, con)
             finally:
                 con.close()
+            if args.trim:
+                release_free_memory()
+
+        pool = None
+        for n, source in enumerate(files, start=1):
+            landed = layout.inbox / source.name
+            shutil.copy2(source, landed)
+            if args.threads:
+                if pool is None or n % 25 == 0:  # Prefect's workers come and go: fresh threads, fresh arenas
+                    if pool is not None:
+                        pool.shutdown()
+                    pool = ThreadPoolExecutor(args.threads)
+                pool.submit(one_file, landed).result()
+            else:
+                one_file(landed)
             if n % 100 == 0:
                 samples.append((n, rss_mib()))
-                print(f"  after {n:5d} files: {samples[-1][1]:.0f} MiB", flush=True)
+                traced = f", Python's own {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MiB" if args.trace else ""
+                print(f"  after {n:5d} files: {samples[-1][1]:.0f} MiB{traced}", flush=True)
+            if args.trace and n == 200:
+                first = tracemalloc.take_snapshot()
         ingestor.reader.close()
+        if args.trace and len(files) > 200:
+            grown = tracemalloc.take_snapshot().compare_to(first, "traceback")
+            print("where Python's allocations grew from the 200th file on (top 8):")
+            for stat in grown[:8]:
+                print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  "
+                      + " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(stat.traceback[-6:])))
         seconds = time.perf_counter() - started
         grown = [s for s in samples if s[0] >= 100]
         if len(grown) >= 2:

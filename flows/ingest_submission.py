@@ -14,6 +14,7 @@ from flows.events import emit_deferred, emit_outcome
 from flows.runtime import task_runner
 from transforms import warehouse
 from transforms.layout import Layout
+from transforms.memory import release_free_memory
 from transforms.publish import publication_due, publication_stale, publish
 from transforms.reference import load_reference
 
@@ -215,6 +216,9 @@ def _ingest_on_writer(files: list[Path], home: str, complete: list[Path]) -> lis
         return summaries
     finally:
         con.close()
+        # The task worker runs each task on whichever thread is free, and part of what a task frees stays in
+        # that thread's malloc arena; giving it back slows the writer's growth (benchmarks/RESULTS.md).
+        release_free_memory()
 
 
 def warm_up(home: str) -> bool:

@@ -26,3 +26,12 @@ def test_the_writer_warms_up_without_recording_or_keeping_anything(home):
         known = _ingestors.pop(str(home.home), None)
         if known:
             known[1].reader.close()
+
+
+def test_the_writer_can_give_freed_memory_back_to_the_system():
+    """glibc's malloc_trim is found and runs: the writer calls it after every task (its arenas grow otherwise)."""
+    from transforms.memory import release_free_memory
+
+    blocks = [bytearray(4096) for _ in range(50_000)]  # 200 MB in small blocks, then freed
+    del blocks
+    assert release_free_memory() is True
