@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from transforms.bulletin_text import Bulletin
-from transforms.safe_text import defuse, printable, redact_personal
+from transforms.safe_text import csv_text, redact_personal
 
 COLUMNS = ("figure_id", "text_as_published", "indicator", "item_type", "unit_code", "unit_name", "value",
            "qualifier", "as_of_date", "query", "submission_id", "file_name", "source_unit_code", "source_unit_name",
@@ -47,7 +47,7 @@ def cell(value: object) -> str:
         return value.isoformat()
     if isinstance(value, int):
         return str(value)
-    return defuse(printable(str(value)))  # a name from outside cannot carry control characters into the CSV
+    return csv_text(str(value))
 
 
 def write_figures_csv(rows: list[dict[str, str]], path: Path) -> None:

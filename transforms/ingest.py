@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,10 +290,7 @@ def kept_issues(issues: list[Issue]) -> list[Issue]:
         return issues
     ordered = [i for i in issues if i.severity == ERROR] + [i for i in issues if i.severity != ERROR]
     kept, rest = ordered[:MAX_ISSUES_KEPT - 1], ordered[MAX_ISSUES_KEPT - 1:]
-    rules = {}
-    for issue in rest:
-        rules[issue.rule] = rules.get(issue.rule, 0) + 1
-    counted = ", ".join(f"{rule} {n:,}" for rule, n in sorted(rules.items(), key=lambda r: -r[1]))
+    counted = ", ".join(f"{rule} {n:,}" for rule, n in Counter(i.rule for i in rest).most_common())
     return kept + [Issue("more-issues", WARNING, f"另有 {len(rest):,} 条提示未逐条列出（{counted}）",
                          f"and {len(rest):,} more not listed one by one ({counted})")]
 

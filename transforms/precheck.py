@@ -57,7 +57,6 @@ _RANGE = re.compile(rb"\bref\s*=\s*[\"']([A-Za-z]{0,10})(\d{0,12})(?::([A-Za-z]{
 # ods content.xml: tables, rows and cells, each possibly repeated
 _ODS_TAG = re.compile(rb"<(?:[\w.-]+:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*)>"
                       rb"|</(?:[\w.-]+:)?table-row>")
-_ERROR_TYPE = re.compile(rb"\bt\s*=\s*[\"']e[\"']")  # <c t="e">: a formula's error value (#DIV/0!, #REF! …)
 _ODS_ERROR = re.compile(rb"value-type\s*=\s*[\"']error[\"']")  # LibreOffice's calcext:value-type="error"
 MAX_ERROR_CELLS = 10  # error cells named one by one in the report; the rest counted
 _REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d{1,12})[\"']")
@@ -525,8 +524,9 @@ class _XlsxScanner(_XmlScanner):
                     break
                 continue
             if tag == b"c":
-                kind = _TYPE.search(attrs)
-                self.number_cell = self.part.startswith("xl/worksheets/") and (not kind or kind.group(1) == b"n")
+                kind = _TYPE.search(attrs)  # t="e": a formula's error value (#DIV/0!, #REF! …)
+                kind = kind.group(1) if kind else None
+                self.number_cell = self.part.startswith("xl/worksheets/") and kind in (None, b"n")
                 refs = _REF.findall(attrs)
                 for letters, digits in refs[:-1]:  # a repeated attribute: the reader takes the last one
                     _check_position(int(digits or 1), column_number(letters or b"A"))
@@ -535,7 +535,7 @@ class _XlsxScanner(_XmlScanner):
                 self.row = int(digits) if digits else self.row
                 _check_position(self.row, self.column)
                 if not attrs.endswith(b"/"):  # a cell with content
-                    if _ERROR_TYPE.search(attrs):
+                    if kind == b"e":
                         self.errors.append(cell_ref(self.row - 1, self.column - 1))
                     self.used += 1
                     self.max_row, self.max_column = max(self.max_row, self.row), max(self.max_column, self.column)

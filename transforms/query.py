@@ -11,7 +11,7 @@ import duckdb
 
 from transforms import warehouse
 from transforms.layout import Layout
-from transforms.safe_text import defuse, printable
+from transforms.safe_text import csv_text
 
 CHUNK_ROWS = 10_000
 
@@ -51,7 +51,7 @@ def csv_cell(value: object) -> object:
     """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading ', and control
     characters and direction overrides (in a file name from outside, say) are written as escapes."""
     if isinstance(value, str):
-        return defuse(printable(value))
+        return csv_text(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)  # 24684, not 24684.0: counts are stored as DOUBLE
     return value

@@ -11,6 +11,11 @@ import unicodedata
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Characters that reorder how a name is displayed ('report\u202excod.txt' shows as 'reporttxt.docx').
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
+# C0 and C1 control characters but tab, line feed and carriage return, and the direction controls: no clerk types
+# them, they act on a terminal or reorder a page, and one inside a header or a town's name makes two different
+# texts look alike.
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + "".join(sorted(_BIDI_CONTROLS)) + "]")
+_SHOWN_AS_ESCAPES = re.compile(f"\r|{CONTROL_CHARACTER.pattern}")  # printable(): a carriage return too
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?![\dXx])")  # resident identity card, 18 characters
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")  # mainland mobile number, 11 digits
 REPORT_NAME_BYTES = 200  # of a file name, leaving room for '.<submission id>.txt' under ext4's 255 bytes
@@ -19,6 +24,12 @@ REPORT_NAME_BYTES = 200  # of a file name, leaving room for '.<submission id>.tx
 def defuse(text: str) -> str:
     """Text for a CSV or spreadsheet cell: a leading ' when a spreadsheet would run it as a formula."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(text: str) -> str:
+    """Text for a CSV cell written from what came from outside: control characters as escapes (printable), then
+    defused against formulas."""
+    return defuse(printable(text))
 
 
 def readable_name(name: str) -> str:
@@ -52,8 +63,7 @@ def printable(text: str) -> str:
     reorder what is printed after it."""
     if text.isascii() and text.isprintable():
         return text
-    return "".join(ch if ch in "\n\t" or not (ch in _BIDI_CONTROLS or unicodedata.category(ch) == "Cc")
-                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return _SHOWN_AS_ESCAPES.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def shortened(text: str, max_chars: int) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import python_calamine
 
+from transforms.safe_text import CONTROL_CHARACTER
+
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 SUPPORTED_SUFFIXES = WORKBOOK_SUFFIXES | CSV_SUFFIXES
@@ -25,12 +27,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, and ever
 MAX_SHEET_COLUMNS = 16_384  # Excel's own: column XFD
 # Excel's own limit on one cell's text: longer text was not typed into a spreadsheet.
 MAX_CELL_CHARACTERS = 32_767
-# C0 and C1 control characters and the bidirectional controls (marks, embeddings, overrides, isolates): no clerk
-# types them, they change what a terminal or page shows, and one inside a header or a town's name makes two
-# different texts look alike
-# The same written as an .xlsx escape (_x202E_) the reader leaves as it is: Excel shows the character itself.
+# A control character (safe_text.CONTROL_CHARACTER) written as an .xlsx escape (_x202E_) the reader leaves as it
+# is: Excel shows the character itself.
 _ESCAPED_CONTROL = re.compile("_x(00[01][0-9A-Fa-f]|007[Ff]|00[89][0-9A-Fa-f]|061[Cc]|200[EeFf]|202[A-Ea-e]|206[6-9])_")
-CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass

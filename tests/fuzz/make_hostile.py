@@ -51,8 +51,8 @@ sys.path.insert(0, str(REPO))
 
 from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
 from transforms.reference import Reference, load_reference  # noqa: E402
+from transforms.safe_text import CONTROL_CHARACTER  # noqa: E402
 from transforms.template import COLUMNS, FilledRow  # noqa: E402
-from transforms.workbook import CONTROL_CHARACTER  # noqa: E402
 
 
 def _load_make_fuzz():
