@@ -18,13 +18,14 @@ from transforms.ingest import Ingestor
 
 SAMPLE_SIZE = 48  # six files of each of the eight families, evenly spaced
 
-# file -> the behaviour warmline lacks (found by benchmarks/hostile_corpus.py on the whole corpus)
-KNOWN_GAPS: dict[str, str] = {
-    "xls_flip_010.xls": "a byte changed inside a .xls NUMBER record loads as 197,132,294 households: .xls has no "
-                        "checksum, so a changed number cannot be told from a typed one",
-}
+# file -> the behaviour warmline lacks (found by benchmarks/hostile_corpus.py on the whole corpus); none today
+KNOWN_GAPS: dict[str, str] = {}
+# Legacy .xls files with a changed byte that once loaded wrong figures: a fraction of a household, 197,132,294
+# households, a row of figures whose name was lost (a place or the total?). .xls has no checksum; these are now
+# refused by the checks on counts and on unnamed rows, and stay in the sample so the quick suite follows them.
+ONCE_MISREAD = {"xls_flip_010.xls", "xls_flip_024.xls", "xls_flip_025.xls", "xls_flip_050.xls"}
 # One file of each kind of gap is always in the sample, so that the quick suite follows every one.
-ALWAYS_IN_SAMPLE = set(KNOWN_GAPS)
+ALWAYS_IN_SAMPLE = set(KNOWN_GAPS) | ONCE_MISREAD
 # output -> what reaches it today (nothing, on the last run)
 KNOWN_INJECTIONS: dict[str, str] = {}
 

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,30 @@ def test_rejected_file_gets_a_report_and_nothing_reaches_the_facts(home, ingesto
     assert "数值不能为负数" in report and "a figure cannot be negative" in report
     assert query(home, "SELECT households_visited, units_missing FROM marts.headline WHERE as_of_date = ?",
                  [DEMO_DATE]) == [(None, 12)]
+
+
+def test_counts_are_whole_and_below_ten_million_money_and_goods_may_have_fractions(home, ingestor, ref, tmp_path):
+    bad = write_submission(tmp_path / "浈江区_counts.xlsx", ref, "浈江区民政局", DEMO_DATE, [
+        FilledRow("犁市镇", {"走访慰问户数（户）": 0.28, "出动人员（人次）": "1.23456万"}),
+        FilledRow("花坪镇", {"走访慰问户数（户）": 197132294, "发放资金（元）": 1234.56, "食品（份）": 2.5}),
+    ])
+    land(home, bad, dt.datetime(2023, 12, 20, 16, 5))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert outcome.status == "rejected"
+    assert sorted((i.rule, i.cell, i.raw_text) for i in outcome.issues if i.severity == "error") == [
+        ("fractional-count", "B5", "0.28"), ("fractional-count", "M5", "1.23456万"),
+        ("implausible-count", "B6", "197132294")]
+    report = (home.home / outcome.report_path).read_text(encoding="utf-8")
+    assert "户数、人数、次数和个数只能是整数，这里是0.28：请填写整数" in report
+    assert "the count is over ten million" in report
+
+    fine = write_submission(tmp_path / "浈江区_fractions.xlsx", ref, "浈江区民政局", DEMO_DATE, [
+        FilledRow("犁市镇", {"走访慰问户数（户）": "1.2345万", "发放资金（元）": 1234.56, "食品（份）": 2.5})])
+    land(home, fine, dt.datetime(2023, 12, 20, 16, 6))
+    (outcome,) = ingest_inbox(ingestor, DEMO_DATE)
+    assert outcome.status == "loaded", outcome.reason
+    assert {(f.indicator, Decimal(f.value)) for f in outcome.facts if f.item_type is None} >= {
+        ("households_visited", Decimal(12345)), ("funds_disbursed", Decimal("1234.56"))}
 
 
 def test_unreadable_file_is_rejected_and_archived(home, ingestor):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from transforms.figures import NO_FIGURE, FigureError, normalise_text, parse_figure
+from transforms.figures import NO_FIGURE, FigureError, FigureProblem, normalise_text, parse_figure
 from transforms.headers import ALIAS, HeaderCatalogue, HeaderMatch, HeaderMiss
 from transforms.meta_lines import SEARCH_ROWS, UNIT_KEYS, DATE_KEYS, cell_text, is_note
 from transforms.parsed import (PART, SUBTOTAL, TOTAL, UNMAPPED, CellFigure, HeaderReading, UnmappedCell)
@@ -28,6 +28,7 @@ LIST_UNIT_HEADERS = ("单位", "计量单位", "计量单位名称", "计算单�
 _ENUMERATION = re.compile(r"^(?:[(（]?[一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．])")
 NO_HEADER = "no-header"  # a figure in a column with no header text at all
 NO_TABLE = "no-table"  # a figure on a sheet where no table was found
+UNNAMED_ROW = "unnamed-row"  # a wide table's row of figures with no name
 
 
 def row_role(label: str) -> str:
@@ -291,12 +292,16 @@ class TableReader:
         known = set(table.columns) | set(table.skipped)
         for r in self._data_rows(sheet, table):
             row = sheet.rows[r]
-            label = _norm(row[table.label_col]) if table.label_col is not None and table.label_col < len(row) else ""
+            label = _row_name(sheet, r, table)
             role, shown = row_role(label), label or f"第{r + 1}行"
             for c, match in mapped:
                 if c >= len(row) or row[c] is None:
                     continue
                 figure = self._cell(sheet, r, c, shown, role, match, row[c])
+                if figure and not label and table.label_col is not None and figure.figure is not None:
+                    # a row of figures with no name could be a place or the total: counting it as a place would
+                    # count a total twice, leaving it out would shorten the sum; the clerk names it
+                    figure = replace(figure, figure=None, problem=_unnamed_row(r, table.label_col))
                 if figure:
                     out.cells.append(figure)
                     counts[c] += 1
@@ -397,6 +402,30 @@ def _reading(sheet: str, column: Column, cells: int) -> HeaderReading:
     miss = found if isinstance(found, HeaderMiss) else HeaderMiss("unknown")
     return HeaderReading(sheet, column.cell, column.header, miss.unit or column.unit, None, None, UNMAPPED,
                          miss.reason, miss.words, miss.candidates, miss.detail, miss.detail_zh, cells)
+
+
+def _row_name(sheet: Sheet, r: int, table: Table) -> str:
+    """A wide table's row name: its label cell, that cell's merged range where it spans rows (镇 over two lines),
+    or else a total written in another text cell (合计 in the 序号 column, merged across to the name column)."""
+    if table.label_col is None:
+        return ""
+    label = _norm(sheet.cell(r, table.label_col))
+    if label:
+        return label
+    for (r0, c0), (r1, c1) in sheet.merged:
+        if r0 < r <= r1 and c0 <= table.label_col <= c1:
+            return _norm(sheet.cell(r0, c0))
+    texts = (_norm(v) for c, v in enumerate(sheet.rows[r]) if c not in table.columns and isinstance(v, str))
+    return next((t for t in texts if t and row_role(t) != PART), "")
+
+
+def _unnamed_row(r: int, label_col: int) -> FigureProblem:
+    where = cell_ref(r, label_col)
+    return FigureProblem(
+        UNNAMED_ROW,
+        f"第{r + 1}行有数字，但{where}没有填写名称，无法判断这一行是某个镇（街道）还是合计：请在{where}填写名称，合计行写“合计”",
+        f"row {r + 1} has figures but no name in {where}, so it cannot be told whether it is a place or the total: "
+        f"write its name in {where}, or 合计 for the total row")
 
 
 def _first_text(row: list[object]) -> str:

@@ -22,7 +22,10 @@ _INDEX = "row_id"
 
 
 FIGURE_COLUMNS = [_INDEX, "sheet", "cell", "行号", "indicator", "item_type", "raw_text", "value", "qualifier",
-                  "problem_zh", "problem_en", "problem_rule"]
+                  "problem_zh", "problem_en", "problem_rule", "count", "count_fraction"]
+# Measure families whose figures may have a fraction: money (万元 with decimals, fen) and goods, which are also
+# weighed (斤, 吨). Every other indicator counts households, people, times or places: whole numbers.
+FRACTIONAL_FAMILIES = frozenset({"元", "件"})
 SUBMISSION_COLUMNS = [_INDEX, "unit_code", "as_of_date", "days_into_campaign", "figures_found"]
 # The figures the `cross_field` suite compares, two by two; a row without one of them has NaN there.
 CROSS_FIELD_FIGURES = ["persons_visited", "households_visited", "patrol_staff", "patrols_run", "street_rescues",
@@ -30,11 +33,18 @@ CROSS_FIELD_FIGURES = ["persons_visited", "households_visited", "patrol_staff", 
 CROSS_FIELD_COLUMNS = [_INDEX, "sheet", "row_number", "cells", *CROSS_FIELD_FIGURES]
 
 
-def figure_rows(parsed: ParsedSubmission) -> list[dict]:
-    """One row per figure cell, the shape the `figures` suite checks."""
+def whole_counts(ref: Reference) -> frozenset[str]:
+    """The indicators counted in whole numbers (households, people, times, places)."""
+    return frozenset(i.code for i in ref.indicators if i.measure and i.measure not in FRACTIONAL_FAMILIES)
+
+
+def figure_rows(parsed: ParsedSubmission, counted_whole: frozenset[str] = frozenset()) -> list[dict]:
+    """One row per figure cell, the shape the `figures` suite checks; `count` and `count_fraction` are filled for
+    the indicators of `counted_whole` only."""
     rows = []
     for i, c in enumerate(parsed.cells):
         value = c.figure.value if c.figure else None
+        counted = value is not None and c.indicator in counted_whole
         rows.append({
             _INDEX: i, "sheet": c.sheet, "cell": c.cell, "行号": c.row, "indicator": c.indicator,
             "item_type": c.item_type, "raw_text": c.raw_text,
@@ -43,6 +53,8 @@ def figure_rows(parsed: ParsedSubmission) -> list[dict]:
             "problem_zh": c.problem.message_zh if c.problem else "",
             "problem_en": c.problem.message_en if c.problem else "",
             "problem_rule": c.problem.rule if c.problem else "",
+            "count": float(value) if counted else math.nan,
+            "count_fraction": float(value % 1) if counted else math.nan,
         })
     return rows
 
@@ -93,6 +105,7 @@ class SubmissionValidator:
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
         asset = self._context.data_sources.add_pandas("warmline").add_dataframe_asset("frame")
         self._batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+        self.counted_whole = whole_counts(ref)
         self.suites = {}
         self.specs = {}
         self.results_store = None
@@ -179,7 +192,7 @@ class SubmissionValidator:
         next (Great Expectations builds its metric registry and caches on first use), which a long-running writer
         pays at its start rather than on a clerk's first file."""
         self.failures("submission", submission_frame(parsed, self.ref, facts_found))
-        self.failures("figures", pd.DataFrame(figure_rows(parsed), columns=FIGURE_COLUMNS))
+        self.failures("figures", pd.DataFrame(figure_rows(parsed, self.counted_whole), columns=FIGURE_COLUMNS))
         self.cross_field([parsed.cells])
 
     def validate(self, parsed: ParsedSubmission, facts_found: int) -> list[Issue]:
@@ -187,7 +200,7 @@ class SubmissionValidator:
         when = dt.datetime.now(dt.timezone.utc)  # one validation run: both suites' results kept under this time
         meta_frame = submission_frame(parsed, self.ref, facts_found)
         meta_failures = self._kept_failures("submission", meta_frame, parsed, when)
-        rows = figure_rows(parsed)
+        rows = figure_rows(parsed, self.counted_whole)
         frame = pd.DataFrame(rows, columns=FIGURE_COLUMNS)
         return self._issues(parsed, meta_failures, rows, self._kept_failures("figures", frame, parsed, when))
 
@@ -202,7 +215,7 @@ class SubmissionValidator:
         if len(items) <= 1 and run_times is None:
             return [self.validate(parsed, found) for parsed, found in items]
         metas = [submission_rows(parsed, self.ref, found) for parsed, found in items]
-        figures = [figure_rows(parsed) for parsed, _ in items]
+        figures = [figure_rows(parsed, self.counted_whole) for parsed, _ in items]
         # one frame per suite built from every file's rows: a DataFrame per file cost a millisecond each
         meta_all, meta_starts = _stacked(metas, SUBMISSION_COLUMNS)
         frames_all, frame_starts = _stacked(figures, FIGURE_COLUMNS)
