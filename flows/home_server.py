@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from transforms.layout import Layout
+from transforms.memory import SERVICE_ARENAS
 
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"
@@ -200,6 +201,9 @@ def server_environment(layout: Layout) -> dict[str, str]:
         # Batching task-run records keeps SQLite's write lock short after a burst of tasks.
         "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
     })
+    # The server opens its database from threads that come and go; with an arena of glibc's malloc for each, it
+    # grew about 1 MiB every 100 files served. Two arenas keep it flat (benchmarks/RESULTS.md).
+    env.setdefault("MALLOC_ARENA_MAX", str(SERVICE_ARENAS))
     return env
 
 

@@ -14,7 +14,7 @@ from flows.events import emit_deferred, emit_outcome
 from flows.runtime import task_runner
 from transforms import warehouse
 from transforms.layout import Layout
-from transforms.memory import release_free_memory
+from transforms.memory import limit_malloc_arenas, release_free_memory
 from transforms.publish import publication_due, publication_stale, publish
 from transforms.reference import load_reference
 
@@ -231,6 +231,9 @@ def warm_up(home: str) -> bool:
 
     from transforms.demo import write_demo
 
+    # before the task worker starts its threads: threads that come and go, each with an arena of its own, made the
+    # writer grow about 1 MiB every 100 files (benchmarks/RESULTS.md)
+    limit_malloc_arenas()
     ingestor = ingestor_for(home)
     layout = Layout(Path(home))
     try:

@@ -67,6 +67,8 @@ def test_the_first_command_starts_the_homes_server_and_the_next_ones_reuse_it(ho
     assert (home / "data" / "prefect" / "prefect.db").exists()  # its database is the home's, not ~/.prefect's
     assert alive(pid) and answers(url)
     assert len(flow_runs(url)) == 1  # the run's daily-rollup, recorded on the home's server
+    # the server runs with few malloc arenas: with one per thread it grew with every file served
+    assert b"MALLOC_ARENA_MAX=2" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
 
     writer = int(started.group(5))
     assert alive(writer)

@@ -35,3 +35,11 @@ def test_the_writer_can_give_freed_memory_back_to_the_system():
     blocks = [bytearray(4096) for _ in range(50_000)]  # 200 MB in small blocks, then freed
     del blocks
     assert release_free_memory() is True
+
+
+def test_the_c_library_takes_the_writers_limit_on_malloc_arenas():
+    """The writer's flat memory over thousands of files rests on glibc taking this (benchmarks/RESULTS.md); a C
+    library that refuses it must show here, not as slow growth in production."""
+    from transforms.memory import limit_malloc_arenas
+
+    assert limit_malloc_arenas() is True
