@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from transforms.headers import (AMBIGUOUS, BREAKDOWN, CONTRADICTORY, EXCLUDED, UNKNOWN, WEAK, HeaderCatalogue,
-                                HeaderMatch, HeaderMiss, split_header, unit_scale)
+from transforms.headers import (AMBIGUOUS, BREAKDOWN, CONTRADICTORY, EXCLUDED, UNFAMILIAR, UNKNOWN, WEAK,
+                                HeaderCatalogue, HeaderMatch, HeaderMiss, split_header, unit_scale)
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,15 @@ def test_split_header_and_scale():
     assert unit_scale("万元") == Decimal(10000)
     assert unit_scale("元") == Decimal(1)
     assert unit_scale("万") == Decimal(1)  # a bare 万 is no unit: do not guess
+
+
+def test_an_inferred_header_with_a_word_the_reader_does_not_know_is_suggested_not_loaded(catalogue):
+    # every word known: loaded by words and measure
+    assert mapped(catalogue.read("为困难群众上门走访慰问（户）"))[0] == "households_visited"
+    # one word it does not know could be the one that changes what is counted (a plan, one day's, by phone …)
+    found = catalogue.read("云端走访慰问困难群众（户）")
+    assert missed(found) == (UNFAMILIAR, ("households_visited",))
+    assert found.words[-1] == "云端" and "云端" in found.detail and "云端" in found.detail_zh
+    # an alias needs no inference, whatever its words; a measure word may end a header, not hide inside it
+    assert mapped(catalogue.read("走访慰问户数（户）"))[0] == "households_visited"
+    assert missed(catalogue.read("全天街面巡查救助流浪人员（人次）"))[0] in (UNFAMILIAR, EXCLUDED)

@@ -17,9 +17,10 @@ CORPUS = runpy.run_path(str(REPO / "tests" / "wording" / "make_wording_corpus.py
 # Floors, not targets: each half's (precision, recall) when last measured (README, "How well it reads"), so that
 # a change that reads real wordings worse cannot pass unnoticed. The lexicon was tuned on the development half
 # only; the held-out half's errors were never looked at. The issue's targets (99.5 %, 95 %) are not met on it.
-# The held-out recall floor was lowered from 0.91 when the reader stopped guessing goods it does not know and
-# money or goods with no word of handing out: its recall measured 89.0 % (precision rose from 81.2 % to 86.7 %).
-FLOORS = {"dev": (0.99, 0.95), "heldout": (0.86, 0.89)}
+# Recall floors were lowered when the reader began to load an inferred header only if it knows every word of it
+# (the rest are suggested for review): held-out precision rose from 86.7 % to 96.6 %, recall fell from 89.0 %
+# to 65.2 %.
+FLOORS = {"dev": (0.99, 0.85), "heldout": (0.96, 0.65)}
 
 
 @pytest.fixture(scope="module")

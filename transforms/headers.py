@@ -33,6 +33,10 @@ KIND_WORDS = ("各类", "各种", "防寒", "御寒", "保暖", "过冬", "越�
               "节日", "春节", "新春", "慰问", "温暖", "等")
 # How goods are read from item words; such a match needs a word saying they were handed out (_handed_out)
 NAMED_GOODS_RULES = ("goods word", "item word", "several item words")
+# How a column under a goods group (发放物资) is read when its own words are not known: counted into goods issued,
+# an unknown item word as 其他物资 with a warning naming it, so these are loaded although a word is unfamiliar
+UNKNOWN_UNDER_GOODS, TOTAL_UNDER_GOODS = "unknown item under a goods group", "total under a goods group"
+UNDER_GOODS_RULES = (UNKNOWN_UNDER_GOODS, TOTAL_UNDER_GOODS)
 # 将 right before a verb says what will be done (将走访, 将为困难群众发放, 将分批送往): a plan, not an outcome. Before a
 # noun 将 is the 把 construction (将棉手套送到家中, 将镇、村干部组成工作组) and says nothing about time, so only verbs
 # count: the catalogue's own (its actions, and the words of handing goods or money out) and these.
@@ -46,12 +50,16 @@ CONTRADICTORY = "contradictory"  # its measure disagrees with its words, or with
 WEAK = "weak"  # words alone, no measure, not decisive
 EXCLUDED = "excluded"  # a word says it is not a catalogue figure (bought, one day's, a rate …)
 BREAKDOWN = "breakdown"  # 其中: a part of another figure
+UNFAMILIAR = "unfamiliar"  # inferred, but with words the lexicon does not know: suggested, not loaded
 
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")", "（": "(", "）": ")"})
 _IN_BRACKETS = re.compile(r"^(?P<name>.*?)\((?P<unit>[^()]*)\)$")
 _SCALE_PREFIX = {"万": Decimal(10_000), "千": Decimal(1_000), "亿": Decimal(100_000_000), "百": Decimal(100)}
 _OF_WHICH = re.compile(r"^其中[:：]?")
 _NOISE = re.compile(r"[、/／:：;；\-—_·.。()]")
+# Marks that carry no words: digits, quotes, commas, spaces (a header's own number or title marks)
+_UNREAD_MARKS = re.compile(r"[0-9０-９,，\"“”‘’《》「」<>〈〉!！?？\s]")
+NEUTRAL = "neutral"  # header_words.csv: a word that says nothing of what is counted (的, 全县, 开展, 困难)
 # Measure words that may end a header without brackets (走访慰问户, 巡查次): single characters that are rarely
 # the end of another word. Longer measure words (人次, 车次, 万元) are recognised anywhere at the end.
 _BARE_SUFFIXES = ("户", "人", "次", "元")
@@ -144,6 +152,7 @@ class HeaderCatalogue:
         for m in ref.measures:
             self.families.setdefault(m.word, {})[m.family] = m.scale
         self.unit_of = {i.code: i.unit for i in ref.indicators}
+        self.name_of = {i.code: i.name_zh for i in ref.indicators}
         self.family_of = {i.code: (i.measure or self._family(i.unit) or i.unit) for i in ref.indicators}
         self._alias: dict[str, str] = {}
         self._alias_unit: dict[tuple[str, str], str] = {}  # an alias accepted with its measure: 街面救助（人）
@@ -167,7 +176,7 @@ class HeaderCatalogue:
         self._goods_words = items.objects if items else ()
         self._issuing = items.context if items else ()  # 发放, 派送: goods handed out
         self._excluding = {w.word: (w.means, w.why, w.why_zh) for w in ref.header_words
-                           if not w.means.startswith(("measure:", "implies:"))}
+                           if not w.means.startswith(("measure:", "implies:")) and w.means != NEUTRAL}
         self._excluding_words = _longest_first(self._excluding)
         self._implied = {w.word: w.means.split(":", 1)[1] for w in ref.header_words if w.means.startswith("measure:")}
         self._implied_words = _longest_first(self._implied)
@@ -177,6 +186,15 @@ class HeaderCatalogue:
         self._all_words = _longest_first({w for m in self._meanings for w in (*m.actions, *m.objects, *m.context)})
         funds = next((m for m in self._meanings if m.code == FUNDS_DISBURSED), None)
         self._paying = funds.context if funds else ()  # 发放, 支出: money paid out
+        # Every word the reader knows the meaning of: an inferred reading is loaded only when nothing else is left
+        # in the header (_unfamiliar)
+        self._known_words = _longest_first({
+            *self._all_words, *self._item, *self._goods_words, *self._implied, *self._suggested,
+            *KIND_WORDS, *TOTAL_WORDS, *(w.word for w in ref.header_words if w.means == NEUTRAL),
+            *(split_header(a)[0] for i in ref.indicators for a in (i.name_zh, *i.aliases))})
+        self._known_set = frozenset(self._known_words)
+        self._measure_words = _longest_first(self.families)
+        self._known_longest = max(map(len, self._known_words), default=1)
         verbs = {w for m in self._meanings for w in m.actions} | {*self._issuing, *self._paying, *FUTURE_VERBS}
         self._future = re.compile("将(?:" + "|".join(map(re.escape, _longest_first(verbs))) + ")")
 
@@ -257,7 +275,25 @@ class HeaderCatalogue:
         alias = self._alias_match(name, group_names, measure)
         if alias is not None:
             return alias
-        return self._infer(name, group_names, measure)
+        inferred = self._infer(name, group_names, measure)
+        return self._unfamiliar(inferred, "".join(group_names) + name) or inferred
+
+    def _unfamiliar(self, found: HeaderMatch | HeaderMiss, text: str) -> HeaderMiss | None:
+        """An inferred reading is loaded only when every word of the header is one the reader knows. Any other
+        word may be the one that changes what is counted (计划, 全天, 每年, 装车, 电话询问 …: plans, one day's or one
+        year's figures, allocations, contact by phone), and such words are too many to list: a header with one is
+        suggested for review (`warmline headers accept`) with what it seems to be, and its figures are listed
+        instead of loaded. A wrong figure in the city's total is worse than one a statistician accepts once."""
+        if not isinstance(found, HeaderMatch) or found.how != INFERRED or found.rule in UNDER_GOODS_RULES:
+            return None
+        rest = self._unknown_part(_UNREAD_MARKS.sub("", _NOISE.sub("", text)))
+        if not rest:
+            return None
+        return HeaderMiss(UNFAMILIAR, (found.indicator,), (*found.words, rest), found.unit,
+                          f"read as {found.indicator}{f' ({found.item_type})' if found.item_type else ''} by "
+                          f"{found.rule}, but {rest} is not a word the reader knows",
+                          f"看起来是“{self.name_of.get(found.indicator, found.indicator)}"
+                          f"{f'（{found.item_type}）' if found.item_type else ''}”，但“{rest}”是未识别的词，需确认后导入")
 
     def _mixed_measure(self, column: str) -> tuple[str, ...]:
         """The measures of a header that gives two of different families at its end: （人(户)）, （人/户）."""
@@ -384,6 +420,34 @@ class HeaderCatalogue:
                           f"{'/'.join(unexplained)} speaks of {other} (counted in {self.unit_of[other]}), the rest of "
                           f"{best.indicator}", f"“{'、'.join(unexplained)}”指的是以“{self.unit_of[other]}”计的指标，"
                                                f"与表头其余部分不符")
+
+    def _unknown_part(self, text: str) -> str:
+        """The characters of `text` that no known word covers, with the text cut into known words so that as few
+        are left as can be (住房保障 → 住房 保障, never 住 房保 障 because 房保 is a word). Measure words count only at
+        the end (走访慰问户, 棉鞋件双): inside a header they are words like any other (全天, 一次性)."""
+        known, longest = self._known_set, self._known_longest
+        # measures[i]: text[i:] is nothing but measure words
+        measures = [True] * (len(text) + 1)
+        for i in range(len(text) - 1, -1, -1):
+            measures[i] = any(text.startswith(m, i) and measures[i + len(m)] for m in self._measure_words)
+        # best[i]: the fewest characters left over in text[i:], and the cut that gives it
+        best = [(0, 0)] * (len(text) + 1)
+        for i in range(len(text) - 1, -1, -1):
+            if measures[i]:
+                best[i] = (0, -(len(text) - i))
+                continue
+            choice = (best[i + 1][0] + 1, 1)  # text[i] left over
+            for n in range(min(longest, len(text) - i), 0, -1):
+                if text[i:i + n] in known and best[i + n][0] < choice[0]:
+                    choice = (best[i + n][0], -n)
+            best[i] = choice
+        left, i = [], 0
+        while i < len(text):
+            step = best[i][1]
+            if step > 0:
+                left.append(text[i])
+            i += abs(step)
+        return "".join(left)
 
     def _money_paid_out(self, name: str, groups: tuple[str, ...], families: set[str], scale: Decimal,
                         measure: str | None) -> HeaderMatch | None:
@@ -517,10 +581,10 @@ class HeaderCatalogue:
                               f"handed out, but {unknown} is no item type the lexicon knows",
                               f"“{unknown}”不在物资目录中，无法确定物资种类")
         if under_goods and word in TOTAL_WORDS:
-            return HeaderMatch(ITEMS_ISSUED, None, scale, measure, INFERRED, "total under a goods group", (word,))
+            return HeaderMatch(ITEMS_ISSUED, None, scale, measure, INFERRED, TOTAL_UNDER_GOODS, (word,))
         excluded = self._excluded(name)
         if under_goods and word and not self._scored(word) and not (excluded and excluded.reason != BREAKDOWN) \
                 and not self._implied_families(word)[0] - {GOODS}:
-            return HeaderMatch(ITEMS_ISSUED, OTHER_ITEMS, scale, measure, INFERRED, "unknown item under a goods group",
+            return HeaderMatch(ITEMS_ISSUED, OTHER_ITEMS, scale, measure, INFERRED, UNKNOWN_UNDER_GOODS,
                                (word,), note="unknown")
         return None

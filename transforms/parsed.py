@@ -76,7 +76,7 @@ class UnmappedCell:
     header_cell: str | None
     row_label: str
     raw_text: str
-    reason: str  # the header's: unknown, ambiguous, contradictory, weak, excluded, breakdown, no-header
+    reason: str  # the header's: unknown, ambiguous, contradictory, weak, unfamiliar, excluded, breakdown, no-header
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from transforms.headers import (AMBIGUOUS, BREAKDOWN, CONTRADICTORY, EXCLUDED, WEAK, HeaderCatalogue)
+from transforms.headers import (AMBIGUOUS, BREAKDOWN, CONTRADICTORY, EXCLUDED, UNFAMILIAR, WEAK,
+                               HeaderCatalogue)
 from transforms.meta_lines import MetaValue, parse_date, read_meta
 from transforms.parsed import (ERROR, PART, SUBTOTAL, TOTAL, UNMAPPED, WARNING, CellFigure, HeaderReading, Issue,
                                ParsedSubmission, UnmappedCell)
@@ -114,6 +115,7 @@ class SubmissionParser:
                             f"its measure disagrees with its words ({h.detail})"),
             WEAK: (f"只能看出可能是{names}，但没有计量单位，无法确认",
                    f"it may be {', '.join(h.candidates)}, but without a measure that is too weak to decide"),
+            UNFAMILIAR: (f"{h.detail_zh}", f"{h.detail}: a statistician accepts it once with `warmline headers accept`"),
             EXCLUDED: (f"不计入统计（{h.detail_zh}）", f"it is not a figure of this count ({h.detail})"),
             BREAKDOWN: ("是“其中”分项，已包含在其他数字中，不重复计入",
                         "it is a breakdown (其中) of another figure, which already counts it"),
@@ -122,7 +124,7 @@ class SubmissionParser:
         fix_en = " — use a standard header with its measure (e.g. 走访慰问户数（户）) to have it loaded" \
             if h.rule != BREAKDOWN else ""
         return Issue(
-            f"{h.rule if h.rule in (AMBIGUOUS, CONTRADICTORY, WEAK, EXCLUDED, BREAKDOWN) else 'unknown'}-header",
+            f"{h.rule if h.rule in (AMBIGUOUS, CONTRADICTORY, WEAK, UNFAMILIAR, EXCLUDED, BREAKDOWN) else 'unknown'}-header",
             WARNING,
             f"表头“{h.header}”{zh}，该{'列' if h.cells else '行'}{h.cells}个数字未导入{fix_zh}",
             f"the header '{h.header}' was not loaded ({h.cells} figure(s)): {en}{fix_en}",

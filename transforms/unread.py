@@ -16,6 +16,7 @@ REASONS = {
     "ambiguous": ("表头可能是几项指标之一", "the header could be several indicators"),
     "contradictory": ("计量单位与表头文字不符", "the measure contradicts the header's words"),
     "weak": ("表头没有计量单位，无法确认", "no measure: too weak to decide"),
+    "unfamiliar": ("表头含未识别的词，需确认", "the header has a word the reader does not know: to be confirmed"),
     "excluded": ("不属于累计统计的数字（采购、当日、比率等）", "not a figure of the count (bought, one day's, a rate …)"),
     "breakdown": ("“其中”分项，已含在总数中", "a breakdown (其中) already in another figure"),
     "no-header": ("所在列没有表头", "in a column without a header"),
@@ -23,7 +24,7 @@ REASONS = {
 }
 # Reasons that can leave a catalogue figure out of the totals; excluded and breakdown figures are understood and
 # rightly not counted.
-SHORTENING = ("unknown", "ambiguous", "contradictory", "weak", "no-header", "no-table")
+SHORTENING = ("unknown", "ambiguous", "contradictory", "weak", "unfamiliar", "no-header", "no-table")
 
 
 @dataclass(frozen=True)

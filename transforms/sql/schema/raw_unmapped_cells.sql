@@ -8,5 +8,5 @@ CREATE TABLE IF NOT EXISTS raw.unmapped_cells (
     header_cell    VARCHAR,
     row_label      VARCHAR,                 -- the town or street of the row, or the list row's name
     raw_text       VARCHAR NOT NULL,
-    reason         VARCHAR NOT NULL         -- unknown, ambiguous, contradictory, weak, excluded, breakdown, no-header, no-table
+    reason         VARCHAR NOT NULL         -- unknown, ambiguous, contradictory, weak, unfamiliar, excluded, breakdown, no-header, no-table
 );
