@@ -773,7 +773,7 @@ def headers_accept(header: str = typer.Argument(..., help="The header as `warmli
         ref = _reference(layout)
         con = _read_only_warehouse(layout)
         try:
-            unit, candidates = reading_unit(con, header)
+            unit, candidates, item_types = reading_unit(con, header)
             files = affected(con, header)
         except ReviewError as exc:
             raise UserError(str(exc)) from None
@@ -784,6 +784,8 @@ def headers_accept(header: str = typer.Argument(..., help="The header as `warmli
                 raise UserError(f"say which indicator “{header}” means with --as: it could be "
                                 f"{', '.join(candidates) or 'any (no candidate)'}")
             indicator = candidates[0]
+            if item_type is None and len(item_types) == 1:  # goods suggested with their kind (方便食品 → 食品)
+                item_type = item_types[0]
         try:
             done = accept(layout.reference, ref, header, unit, indicator, item_type)
         except ReviewError as exc:

@@ -119,6 +119,39 @@ def test_a_header_not_understood_is_shown_then_accepted_and_the_city_total_follo
     assert "Figures not loaded" not in status.stdout
 
 
+@pytest.mark.slow
+def test_goods_held_back_for_an_unknown_word_are_accepted_with_the_kind_they_seem_to_be(tmp_path, prefect_server):
+    import xlsxwriter
+
+    home = tmp_path / "home"
+    home.mkdir()
+    warmline(home, "init")
+    book = xlsxwriter.Workbook(str(home / "data/raw/inbox/乐昌市_20231220.xlsx"))
+    sheet = book.add_worksheet("统计表")
+    for r, row in enumerate([["填报单位：乐昌市民政局"], ["统计截止日期：2023-12-20"],
+                             ["镇（街道）", "发放方便食品（箱）", "巡查次数（次）"], ["乐城街道", 120, 6],
+                             ["北乡镇", 80, 4]]):
+        sheet.write_row(r, 0, row)
+    book.close()
+    run = warmline(home, "run", "--date", "2023-12-20", server=prefect_server)
+    assert run.returncode == 0, run.stderr
+    listed = warmline(home, "headers", "--unread")
+    row = next(line for line in listed.stdout.splitlines() if "发放方便食品" in line)
+    assert "unfamiliar" in row and "items_issued" in row, listed.stdout
+
+    accepted = warmline(home, "headers", "accept", "发放方便食品（箱）", server=prefect_server)
+    assert accepted.returncode == 0, accepted.stderr
+    assert f" → items_issued (食品): written to {home / 'data/reference/item_types.csv'}" in accepted.stdout, \
+        accepted.stdout
+    con = duckdb.connect(str(home / "data/warehouse/warmline.duckdb"), read_only=True)
+    try:
+        # goods issued in all, and of them 食品: the file's 200 boxes, read again from the archive
+        assert con.execute("SELECT item_type, sum(value) FROM raw.facts WHERE indicator = 'items_issued' "
+                           "GROUP BY ALL ORDER BY item_type NULLS FIRST").fetchall() == [(None, 200.0), ("食品", 200.0)]
+    finally:
+        con.close()
+
+
 def test_init_is_idempotent(tmp_path):
     home = tmp_path / "home"
     home.mkdir()

@@ -92,10 +92,10 @@ def test_accepting_a_header_writes_the_alias_and_rereads_the_files_with_the_chan
         lechang_home, ingestor, validator):
     con = warehouse.connect(lechang_home.warehouse)
     try:
-        unit, candidates = reading_unit(con, AMBIGUOUS)
+        unit, candidates, item_types = reading_unit(con, AMBIGUOUS)
         files = affected(con, AMBIGUOUS)
-        assert (unit, candidates, [f.file_name for f in files]) == \
-            (None, ["households_visited", "person_visits", "persons_visited"], ["乐昌市_20231220.xlsx"])
+        assert (unit, candidates, item_types, [f.file_name for f in files]) == \
+            (None, ["households_visited", "person_visits", "persons_visited"], [], ["乐昌市_20231220.xlsx"])
         done = accept(lechang_home.reference, ingestor.ref, AMBIGUOUS, unit, "households_visited")
         assert (done.alias, done.file.name) == (AMBIGUOUS, "indicators.csv")
         ref = load_reference(lechang_home.reference)

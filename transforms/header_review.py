@@ -125,13 +125,17 @@ def affected(con: duckdb.DuckDBPyConnection, header: str) -> list[Receipt]:
             for sid, name, sha, received, archive, seen in rows if header_key(seen) == key]
 
 
-def reading_unit(con: duckdb.DuckDBPyConnection, header: str) -> tuple[str | None, list[str]]:
-    """The measure `header` was read with (the most common, when files differ) and the indicators it could be."""
-    rows = con.execute("SELECT header, unit, candidates FROM raw.header_readings WHERE how = 'unmapped'").fetchall()
+def reading_unit(con: duckdb.DuckDBPyConnection, header: str) -> tuple[str | None, list[str], list[str]]:
+    """The measure `header` was read with (the most common, when files differ), the indicators it could be, and
+    the item types suggested with it (goods held back for a word the reader did not know)."""
+    rows = con.execute("SELECT header, unit, candidates, item_type FROM raw.header_readings "
+                       "WHERE how = 'unmapped'").fetchall()
     key = header_key(header)
-    units = [u for h, u, _ in rows if header_key(h) == key]
-    candidates = list(dict.fromkeys(c for h, _, cs in rows if header_key(h) == key for c in (cs or "").split(",") if c))
+    mine = [(u, cs, t) for h, u, cs, t in rows if header_key(h) == key]
+    units = [u for u, _, _ in mine]
+    candidates = list(dict.fromkeys(c for _, cs, _ in mine for c in (cs or "").split(",") if c))
+    item_types = list(dict.fromkeys(t for _, _, t in mine if t))
     if not units and not candidates:
         raise ReviewError(f"no header “{header}” is unmapped in the files on record; `warmline headers` lists them")
     unit = max(set(units), key=lambda u: (units.count(u), u or "")) if units else None
-    return unit, candidates
+    return unit, candidates, item_types

@@ -91,6 +91,7 @@ class HeaderMiss:
     unit: str | None = None
     detail: str = ""  # the verdict in a few words, for the statistician's review
     detail_zh: str = ""  # the same for the clerk
+    item_type: str | None = None  # for goods suggested (unfamiliar), the item type they seem to be
 
     @property
     def rule(self) -> str:
@@ -293,7 +294,8 @@ class HeaderCatalogue:
                           f"read as {found.indicator}{f' ({found.item_type})' if found.item_type else ''} by "
                           f"{found.rule}, but {rest} is not a word the reader knows",
                           f"看起来是“{self.name_of.get(found.indicator, found.indicator)}"
-                          f"{f'（{found.item_type}）' if found.item_type else ''}”，但“{rest}”是未识别的词，需确认后导入")
+                          f"{f'（{found.item_type}）' if found.item_type else ''}”，但“{rest}”是未识别的词，需确认后导入",
+                          found.item_type)
 
     def _mixed_measure(self, column: str) -> tuple[str, ...]:
         """The measures of a header that gives two of different families at its end: （人(户)）, （人/户）."""

@@ -56,7 +56,7 @@ class HeaderReading:
     header: str  # as written; a group header and its column joined with ' / '
     unit: str | None
     indicator: str | None
-    item_type: str | None
+    item_type: str | None  # mapped goods' item type; for an unmapped header, the one suggested with it
     how: str  # alias, inferred or unmapped
     rule: str  # alias; the inference rule; or the reason it is unmapped (ambiguous, contradictory …)
     words: tuple[str, ...] = ()

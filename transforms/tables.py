@@ -400,7 +400,7 @@ def _reading(sheet: str, column: Column, cells: int) -> HeaderReading:
         return HeaderReading(sheet, column.cell, column.header, found.unit or column.unit, found.indicator,
                              found.item_type, found.how, found.rule, found.words, (), "", "", cells)
     miss = found if isinstance(found, HeaderMiss) else HeaderMiss("unknown")
-    return HeaderReading(sheet, column.cell, column.header, miss.unit or column.unit, None, None, UNMAPPED,
+    return HeaderReading(sheet, column.cell, column.header, miss.unit or column.unit, None, miss.item_type, UNMAPPED,
                          miss.reason, miss.words, miss.candidates, miss.detail, miss.detail_zh, cells)
 
 
