@@ -134,6 +134,18 @@ def land_mixed_batch(layout: Layout, ref: Reference, scratch: Path, unreadable: 
 BIN = Path(sys.executable).parent
 
 
+def write_rows(path: Path, rows: list[list]) -> Path:
+    """A one-sheet workbook (统计表) with `rows` written from A1 down: a county's own layout, for tests."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("统计表")
+    for r, cells in enumerate(rows):
+        sheet.write_row(r, 0, cells)
+    book.close()
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

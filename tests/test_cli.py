@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, write_rows
 
 WARMLINE = str(Path(sys.executable).with_name("warmline"))
 
@@ -67,19 +67,13 @@ def test_demo_end_to_end(tmp_path, prefect_server):
 
 @pytest.mark.slow
 def test_a_header_not_understood_is_shown_then_accepted_and_the_city_total_follows(tmp_path, prefect_server):
-    import xlsxwriter
-
     home = tmp_path / "home"
     home.mkdir()
     warmline(home, "init")
     warmline(home, "demo")
-    book = xlsxwriter.Workbook(str(home / "data/raw/inbox/乐昌市_20231220.xlsx"))
-    sheet = book.add_worksheet("统计表")
-    for r, row in enumerate([["填报单位：乐昌市民政局"], ["统计截止日期：2023-12-20"],
-                             ["镇（街道）", "走访慰问困难群众", "巡查次数（次）"], ["乐城街道", 1200, 6],
-                             ["北乡镇", 800, 4]]):
-        sheet.write_row(r, 0, row)
-    book.close()
+    write_rows(home / "data/raw/inbox/乐昌市_20231220.xlsx", [
+        ["填报单位：乐昌市民政局"], ["统计截止日期：2023-12-20"], ["镇（街道）", "走访慰问困难群众", "巡查次数（次）"],
+        ["乐城街道", 1200, 6], ["北乡镇", 800, 4]])
     run = warmline(home, "run", "--date", "2023-12-20", server=prefect_server)
     assert run.returncode == 0, run.stderr
     # loaded with figures not read: marked as needing a look, and the warning's text printed under the table
@@ -121,18 +115,12 @@ def test_a_header_not_understood_is_shown_then_accepted_and_the_city_total_follo
 
 @pytest.mark.slow
 def test_goods_held_back_for_an_unknown_word_are_accepted_with_the_kind_they_seem_to_be(tmp_path, prefect_server):
-    import xlsxwriter
-
     home = tmp_path / "home"
     home.mkdir()
     warmline(home, "init")
-    book = xlsxwriter.Workbook(str(home / "data/raw/inbox/乐昌市_20231220.xlsx"))
-    sheet = book.add_worksheet("统计表")
-    for r, row in enumerate([["填报单位：乐昌市民政局"], ["统计截止日期：2023-12-20"],
-                             ["镇（街道）", "发放方便食品（箱）", "巡查次数（次）"], ["乐城街道", 120, 6],
-                             ["北乡镇", 80, 4]]):
-        sheet.write_row(r, 0, row)
-    book.close()
+    write_rows(home / "data/raw/inbox/乐昌市_20231220.xlsx", [
+        ["填报单位：乐昌市民政局"], ["统计截止日期：2023-12-20"], ["镇（街道）", "发放方便食品（箱）", "巡查次数（次）"],
+        ["乐城街道", 120, 6], ["北乡镇", 80, 4]])
     run = warmline(home, "run", "--date", "2023-12-20", server=prefect_server)
     assert run.returncode == 0, run.stderr
     listed = warmline(home, "headers", "--unread")

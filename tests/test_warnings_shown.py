@@ -11,9 +11,8 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-import xlsxwriter
 
-from tests.conftest import ingest_inbox
+from tests.conftest import ingest_inbox, write_rows
 from tests.test_status import page_row, read_status, row, status
 from transforms import warehouse
 from transforms.formatting import local_time_text
@@ -49,14 +48,9 @@ def sent(home, ingestor, ref, tmp_path):
     """Three files received on 2023-12-22 and ingested: 乐昌市's with a header not understood (loaded, a warning, two
     cells not read); 翁源县's as of 12-25 (loaded, with the as-of warning); 南雄市's as of 2024-03-20, after the
     campaign (rejected). Returns the outcomes."""
-    lechang = home.inbox / "乐昌市_20231222.xlsx"
-    book = xlsxwriter.Workbook(str(lechang))
-    sheet = book.add_worksheet("统计表")
-    for r, cells in enumerate([["填报单位：乐昌市民政局"], ["统计截止日期：2023-12-22"],
-                               ["镇（街道）", "走访慰问困难群众", "巡查次数（次）"], ["乐城街道", 1200, 6],
-                               ["北乡镇", 800, 4]]):
-        sheet.write_row(r, 0, cells)
-    book.close()
+    lechang = write_rows(home.inbox / "乐昌市_20231222.xlsx", [
+        ["填报单位：乐昌市民政局"], ["统计截止日期：2023-12-22"], ["镇（街道）", "走访慰问困难群众", "巡查次数（次）"],
+        ["乐城街道", 1200, 6], ["北乡镇", 800, 4]])
     land(lechang, 16, 42)
     for unit, as_of, hour in (("翁源县", dt.date(2023, 12, 25), 10), ("南雄市", dt.date(2024, 3, 20), 11)):
         target = home.inbox / f"{unit}_寒冬送温暖统计表.xlsx"
