@@ -18,9 +18,9 @@ CORPUS = runpy.run_path(str(REPO / "tests" / "wording" / "make_wording_corpus.py
 # a change that reads real wordings worse cannot pass unnoticed. The lexicon was tuned on the development half
 # only; the held-out half's errors were never looked at. The issue's targets (99.5 %, 95 %) are not met on it.
 # Recall floors were lowered when the reader began to load an inferred header only if it knows every word of it
-# (the rest are suggested for review): held-out precision rose from 86.7 % to 96.6 %, recall fell from 89.0 %
-# to 65.2 %.
-FLOORS = {"dev": (0.99, 0.85), "heldout": (0.96, 0.65)}
+# (the rest are suggested for review): held-out precision rose from 86.7 % to 96.2 %, recall fell from 89.0 %
+# to 67.9 %.
+FLOORS = {"dev": (0.99, 0.87), "heldout": (0.96, 0.67)}
 
 
 @pytest.fixture(scope="module")

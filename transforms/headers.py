@@ -59,6 +59,8 @@ _OF_WHICH = re.compile(r"^其中[:：]?")
 _NOISE = re.compile(r"[、/／:：;；\-—_·.。()]")
 # Marks that carry no words: digits, quotes, commas, spaces (a header's own number or title marks)
 _UNREAD_MARKS = re.compile(r"[0-9０-９,，\"“”‘’《》「」<>〈〉!！?？\s]")
+# A place named in brackets after the words (慰问特困对象(北港街道)): where, not what, whatever the place is called
+_PLACE_IN_BRACKETS = re.compile(r"\([^()]{1,12}(?:街道|社区|镇|乡|村|县|区|市)\)")
 NEUTRAL = "neutral"  # header_words.csv: a word that says nothing of what is counted (的, 全县, 开展, 困难)
 # Measure words that may end a header without brackets (走访慰问户, 巡查次): single characters that are rarely
 # the end of another word. Longer measure words (人次, 车次, 万元) are recognised anywhere at the end.
@@ -287,7 +289,7 @@ class HeaderCatalogue:
         instead of loaded. A wrong figure in the city's total is worse than one a statistician accepts once."""
         if not isinstance(found, HeaderMatch) or found.how != INFERRED or found.rule in UNDER_GOODS_RULES:
             return None
-        rest = self._unknown_part(_UNREAD_MARKS.sub("", _NOISE.sub("", text)))
+        rest = self._unknown_part(_UNREAD_MARKS.sub("", _NOISE.sub("", _PLACE_IN_BRACKETS.sub("", text))))
         if not rest:
             return None
         return HeaderMiss(UNFAMILIAR, (found.indicator,), (*found.words, rest), found.unit,
