@@ -88,6 +88,22 @@ def test_publishing_commands_refuse_a_day_outside_the_campaign_with_exit_1(tmp_p
     assert forced.stderr.startswith("Error: --force needs --reason")
 
 
+def test_a_misspelt_blocking_check_is_refused_rather_than_silently_switching_the_block_off(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    assert warmline(home, "init").returncode == 0
+    campaign = home / "data/reference/campaign.toml"
+    text = campaign.read_text(encoding="utf-8")
+    assert 'blocking = ["cumulative_falls"]' in text
+    campaign.write_text(text.replace('blocking = ["cumulative_falls"]', 'blocking = ["cumulative_fall"]'),
+                        encoding="utf-8")
+    done = warmline(home, "status", "--date", "2023-12-20")
+    assert done.returncode == 1, done.stdout
+    assert "campaign.toml [checks] blocking names no check 'cumulative_fall': the checks are missing_units, " \
+           "late_units, cumulative_falls, outlier, cross_field, plausibility" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def _send(inbox: Path, ref, day: dt.date, name: str, cells: dict, received: dt.datetime) -> None:
     path = write_submission(inbox / name, ref, "始兴县", day, [FilledRow("全县", cells)])
     stamp = received.replace(tzinfo=SHANGHAI).timestamp()

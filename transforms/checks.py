@@ -16,11 +16,10 @@ import duckdb
 
 from expectations import SUITES_DIR
 from transforms.formatting import local_time_text, plain_number
-from transforms.reference import Reference
+from transforms.reference import CHECK_NAMES, Reference
 from transforms.warehouse import sql
 
-MISSING, LATE, FALLS, OUTLIER, CROSS_FIELD, PLAUSIBILITY = (
-    "missing_units", "late_units", "cumulative_falls", "outlier", "cross_field", "plausibility")
+MISSING, LATE, FALLS, OUTLIER, CROSS_FIELD, PLAUSIBILITY = CHECK_NAMES
 MAD_TO_SIGMA = 0.6745  # the modified z-score of Iglewicz and Hoaglin, as DHIS2 uses it
 
 

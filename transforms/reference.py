@@ -235,6 +235,19 @@ def _shipped_if_missing(folder: Path, name: str) -> Path:
     return path if path.exists() else Path(__file__).resolve().parent.parent / "data" / "reference" / name
 
 
+# The statistician's checks of a day (transforms/checks.py), by the names campaign.toml uses for them
+CHECK_NAMES = ("missing_units", "late_units", "cumulative_falls", "outlier", "cross_field", "plausibility")
+
+
+def _check_names(names, where: str) -> tuple[str, ...]:
+    """`names` as given, each a check that exists: a misspelt name would silently switch a block off."""
+    unknown = [n for n in names if n not in CHECK_NAMES]
+    if unknown:
+        raise ValueError(f"campaign.toml {where} names no check {', '.join(map(repr, unknown))}: the checks are "
+                         f"{', '.join(CHECK_NAMES)}")
+    return tuple(names)
+
+
 def _checks(settings: dict) -> Checks:
     checks = settings.get("checks", {})
     outlier = checks.get("outlier", {})
@@ -242,8 +255,10 @@ def _checks(settings: dict) -> Checks:
         Ratio(name, r["numerator"], r["denominator"], r.get("min"), r.get("max"), r.get("why", ""))
         for name, r in settings.get("plausibility", {}).items())
     overrides = tuple(
-        Override(o["check"], str(o["unit"]), o["date"], o["reason"]) for o in settings.get("overrides", []))
-    return Checks(tuple(checks.get("blocking", Checks.blocking)), float(outlier.get("z_threshold", 3.5)),
+        Override(_check_names([o["check"]], "[[overrides]] check")[0], str(o["unit"]), o["date"], o["reason"])
+        for o in settings.get("overrides", []))
+    return Checks(_check_names(checks.get("blocking", Checks.blocking), "[checks] blocking"),
+                  float(outlier.get("z_threshold", 3.5)),
                   int(outlier.get("min_history", 3)), ratios, overrides)
 
 

@@ -26,7 +26,7 @@ FILE_STATES = {"loaded": ("已入库", "loaded"), "rejected": ("退回", "reject
                "superseded": ("已被替代", "superseded"), "duplicate": ("重复", "duplicate"),
                NEEDS_LOOK: ("需核对", "needs a look")}
 CHECKS = {"missing_units": "未报送", "late_units": "迟报", "cumulative_falls": "累计数下降", "outlier": "新增异常",
-          "cross_field": "指标间矛盾", "plausibility": "比例不合理", "total_mismatch": "合计不符"}
+          "cross_field": "指标间矛盾", "plausibility": "比例不合理"}
 # the four headline figures: (code, Chinese, English with unit)
 HEADLINE = (("households_visited", "走访户数", "households"), ("funds_disbursed", "资金（元）", "funds (yuan)"),
             ("items_issued", "物资（件）", "items"), ("patrols_run", "巡查（次）", "patrols"))
