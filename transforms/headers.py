@@ -191,13 +191,12 @@ class HeaderCatalogue:
         self._paying = funds.context if funds else ()  # 发放, 支出: money paid out
         # Every word the reader knows the meaning of: an inferred reading is loaded only when nothing else is left
         # in the header (_unfamiliar)
-        self._known_words = _longest_first({
+        self._known_set = frozenset({
             *self._all_words, *self._item, *self._goods_words, *self._implied, *self._suggested,
             *KIND_WORDS, *TOTAL_WORDS, *(w.word for w in ref.header_words if w.means == NEUTRAL),
-            *(split_header(a)[0] for i in ref.indicators for a in (i.name_zh, *i.aliases))})
-        self._known_set = frozenset(self._known_words)
+            *(split_header(a)[0] for i in ref.indicators for a in (i.name_zh, *i.aliases))} - {""})
+        self._known_longest = max(map(len, self._known_set), default=1)
         self._measure_words = _longest_first(self.families)
-        self._known_longest = max(map(len, self._known_words), default=1)
         verbs = {w for m in self._meanings for w in m.actions} | {*self._issuing, *self._paying, *FUTURE_VERBS}
         self._future = re.compile("将(?:" + "|".join(map(re.escape, _longest_first(verbs))) + ")")
 

@@ -108,23 +108,24 @@ class SubmissionParser:
 
     def _unmapped_header(self, h: HeaderReading) -> Issue:
         names = "、".join(self.names.get(c, c) for c in h.candidates)
-        zh, en = {
+        said = {
             AMBIGUOUS: (f"可能是{names}，无法确定是哪一项",
                         f"it could be {', '.join(h.candidates)}: which one cannot be told"),
             CONTRADICTORY: (f"计量单位与指标含义不符（{h.detail_zh}）",
                             f"its measure disagrees with its words ({h.detail})"),
             WEAK: (f"只能看出可能是{names}，但没有计量单位，无法确认",
                    f"it may be {', '.join(h.candidates)}, but without a measure that is too weak to decide"),
-            UNFAMILIAR: (f"{h.detail_zh}", f"{h.detail}: a statistician accepts it once with `warmline headers accept`"),
+            UNFAMILIAR: (h.detail_zh, f"{h.detail}: a statistician accepts it once with `warmline headers accept`"),
             EXCLUDED: (f"不计入统计（{h.detail_zh}）", f"it is not a figure of this count ({h.detail})"),
             BREAKDOWN: ("是“其中”分项，已包含在其他数字中，不重复计入",
                         "it is a breakdown (其中) of another figure, which already counts it"),
-        }.get(h.rule, ("不是已知指标", "it matches no indicator"))
+        }
+        zh, en = said.get(h.rule, ("不是已知指标", "it matches no indicator"))
         fix_zh = "；如需导入，请使用标准表头并注明计量单位（如“走访慰问户数（户）”）" if h.rule != BREAKDOWN else ""
         fix_en = " — use a standard header with its measure (e.g. 走访慰问户数（户）) to have it loaded" \
             if h.rule != BREAKDOWN else ""
         return Issue(
-            f"{h.rule if h.rule in (AMBIGUOUS, CONTRADICTORY, WEAK, UNFAMILIAR, EXCLUDED, BREAKDOWN) else 'unknown'}-header",
+            f"{h.rule if h.rule in said else 'unknown'}-header",
             WARNING,
             f"表头“{h.header}”{zh}，该{'列' if h.cells else '行'}{h.cells}个数字未导入{fix_zh}",
             f"the header '{h.header}' was not loaded ({h.cells} figure(s)): {en}{fix_en}",
