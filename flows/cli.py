@@ -515,7 +515,7 @@ def writer() -> None:
     with _errors():
         layout = _layout()
         api = _prefect_api(layout)
-        from flows.home_server import hold_writer_lock, mark_writer_ready
+        from flows.home_server import hold_writer_lock, mark_writer_ready, restart_writer
 
         lock = hold_writer_lock(layout, api)
         if lock is None:
@@ -526,14 +526,44 @@ def writer() -> None:
         from flows.serve import run_writer
 
         warm_up(str(layout.home))  # validation loaded and run once, before the first file arrives
+        files = writer_files()
+        out.print(f"warmline writer for {layout.home}: process {os.getpid()}, tasks from {api}; starts afresh "
+                  f"after {files} files", soft_wrap=True)
         mark_writer_ready(layout)
-        out.print(f"warmline writer for {layout.home}: process {os.getpid()}, tasks from {api}")
+        restart = False
         try:
-            asyncio.run(run_writer())
+            restart = asyncio.run(run_writer(files))
         except KeyboardInterrupt:
             pass
         finally:
-            lock.close()
+            if not restart:
+                lock.close()
+        if restart:
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            from flows.ingest_submission import close_ingestors
+
+            close_ingestors()
+            for queued in (APILogWorker, EventsWorker):  # what the last task logged and emitted reaches the server
+                queued.drain_all(timeout=5)
+            out.print(f"warmline writer: {files} files ingested; starting afresh (memory back to its start)")
+            restart_writer(lock)
+
+
+WRITER_FILES = 1000  # files the home's writer ingests before it starts afresh; WARMLINE_WRITER_FILES overrides
+
+
+def writer_files() -> int:
+    import os
+
+    value = os.environ.get("WARMLINE_WRITER_FILES", "")
+    if not value:
+        return WRITER_FILES
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(f"WARMLINE_WRITER_FILES={value!r}: write a whole number of files, at least 1, "
+                         f"or leave it unset for {WRITER_FILES}.")
+    return int(value)
 
 
 server_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)

@@ -27,7 +27,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NoReturn
 
 from transforms.layout import Layout
 from transforms.memory import SERVICE_ARENAS
@@ -38,6 +38,7 @@ LOG_FILE = "prefect-server.log"
 WRITER_LOCK = "writer.lock"
 WRITER_API = "writer-api.txt"
 WRITER_LOG = "writer.log"
+WRITER_LOCK_FD = "WARMLINE_WRITER_LOCK_FD"  # the lock's descriptor, kept open when the writer starts afresh
 WRITER_READY = "writer-ready.txt"  # the writer's process id, written once it has warmed up and takes tasks
 WRITER_START_TIMEOUT = 60  # seconds a command waits for the writer it started to warm up (3 s on 2 idle cores)
 # A first start on a fresh home runs the database migrations: 10–25 s measured on 2 cores; allow for a slow disk.
@@ -136,6 +137,12 @@ def hold_writer_lock(layout: Layout, api_url: str):
     """Take the home's writer lock for the life of this process, noting the Prefect API the writer listens on:
     the open lock file, or None if another writer holds it. The lock goes with the process, however it ends."""
     layout.prefect.mkdir(parents=True, exist_ok=True)
+    inherited = os.environ.pop(WRITER_LOCK_FD, None)
+    if inherited:  # this writer started afresh in the same process (restart_writer): the lock never let go
+        lock = os.fdopen(int(inherited), "a")
+        os.set_inheritable(lock.fileno(), False)
+        (layout.prefect / WRITER_READY).unlink(missing_ok=True)  # warm again first
+        return lock
     lock = open(layout.prefect / WRITER_LOCK, "a")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -145,6 +152,17 @@ def hold_writer_lock(layout: Layout, api_url: str):
     (layout.prefect / WRITER_API).write_text(api_url)
     (layout.prefect / WRITER_READY).unlink(missing_ok=True)  # an earlier writer's: this one is not warm yet
     return lock
+
+
+def restart_writer(lock) -> NoReturn:
+    """Start this writer's program afresh in the same process (same process id, so the server's record and
+    `warmline server stop` still find it), handing the open writer lock on, so that no other command takes the
+    warehouse in between and no second writer starts."""
+    os.set_inheritable(lock.fileno(), True)
+    os.environ[WRITER_LOCK_FD] = str(lock.fileno())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def mark_writer_ready(layout: Layout) -> None:

@@ -54,6 +54,14 @@ def ingestor_for(home: str):
     return ingestor
 
 
+def close_ingestors() -> None:
+    """Stop the reader workers of every Ingestor this process holds (before the writer starts afresh: the new
+    program would not know them)."""
+    for _, ingestor in _ingestors.values():
+        ingestor.reader.close()
+    _ingestors.clear()
+
+
 def pending_files(layout: Layout) -> list[Path]:
     """Entries waiting in the inbox, oldest first; editors' lock files and half-written names (the watcher's
     is_temporary) are not submissions yet."""
@@ -166,6 +174,12 @@ DASK_SHARES = 2
 TASK_FILES = 1000
 
 _prepared: set[str] = set()  # homes whose warehouse this process has prepared (tables, reference, views)
+_files_read = 0  # files this process's writer tasks have read: the home's writer starts afresh after so many
+
+
+def files_ingested() -> int:
+    """How many files this process's writer tasks have read (ingested or rejected) since it started."""
+    return _files_read
 
 
 @task(name="ingest-received-files", cache_policy=NO_CACHE, task_run_name="ingest {batch_key}")
@@ -207,10 +221,12 @@ def _prepare_once(con, home: str) -> None:
 
 
 def _ingest_on_writer(files: list[Path], home: str, complete: list[Path]) -> list[dict]:
+    global _files_read
     con = warehouse.connect(Layout(Path(home)).warehouse)
     try:
         _prepare_once(con, home)
         summaries = _ingest_batch([file for file in files if file.exists()], home, con, complete=complete)
+        _files_read += len(summaries)
         if publication_due(Layout(Path(home)), publish_interval()):
             _publish(home, con)  # analysts see the loads as soon as they are recorded
         return summaries

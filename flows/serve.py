@@ -7,11 +7,15 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+import anyio
+from prefect.client.schemas.objects import TaskRun
+from prefect.client.subscriptions import Subscription
 from prefect.runner import Runner
 from prefect.deployments import arun_deployment
 from prefect.deployments.runner import EntrypointType
 from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron, Interval
+from prefect.settings import get_current_settings
 from prefect.task_worker import TaskWorker
 
 from flows.daily_rollup import daily_rollup
@@ -93,14 +97,52 @@ def rehearse_hand_over(home: str) -> None:
     ingest_received_files.delay([], home, "warm-up")
 
 
-def writer() -> TaskWorker:
+class Writer(TaskWorker):
+    """The task worker that runs every ingest and publication handed to the writer, one at a time; it can stop
+    between two tasks, leaving none taken and not run (to start afresh, see run_writer).
+
+    Prefect's own loop (prefect 3.9, TaskWorker._subscribe_to_task_scheduling) acknowledges the next task as soon
+    as the server sends it, while the one before still runs: a worker stopped then would drop a task the server
+    counts as delivered. This loop asks for the next task only once the one before has finished, and checks
+    `stop_when` in between; a task the server sent and the writer never acknowledged goes back to the server's
+    queue for the next subscriber."""
+
+    def __init__(self, *tasks, stop_when=lambda: False):
+        super().__init__(*tasks, limit=1)
+        self.stop_when = stop_when
+        self.stopped_between_tasks = False
+
+    async def _subscribe_to_task_scheduling(self) -> None:
+        subscription = Subscription(model=TaskRun, path="/task_runs/subscriptions/scheduled", keys=self.task_keys,
+                                    client_id=self.client_id, base_url=get_current_settings().api.url)
+        while True:
+            while self.current_tasks:  # the task before still runs
+                await anyio.sleep(0.01)
+            if self.stop_when():
+                self.stopped_between_tasks = True
+                return
+            task_run = await subscription.__anext__()  # acknowledged here: from now on it is this writer's
+            if await self._acquire_token(task_run.id):
+                self._runs_task_group.start_soon(self._safe_submit_scheduled_task_run, task_run)
+
+
+def writer(stop_when=lambda: False) -> Writer:
     """The task worker that runs every ingest and publication handed to the writer, one at a time."""
-    return TaskWorker(ingest_received_files, publish_held_back, limit=1)
+    return Writer(ingest_received_files, publish_held_back, stop_when=stop_when)
 
 
-async def run_writer() -> None:
-    """The home's writer on its own (`warmline writer`), until stopped."""
-    await writer().start()
+async def run_writer(files_before_restart: int | None = None) -> bool:
+    """The home's writer on its own (`warmline writer`), until stopped, or, given `files_before_restart`, until it
+    has ingested that many files and finished its task: True then, and the caller starts the process afresh.
+    The memory a long-running writer keeps grows slowly with the files it has read (native memory of the readers
+    and DuckDB, not Python objects: benchmarks/RESULTS.md); a fresh start bounds it, as Celery's
+    worker_max_tasks_per_child or gunicorn's max_requests do."""
+    from flows.ingest_submission import files_ingested
+
+    due = (lambda: files_ingested() >= files_before_restart) if files_before_restart else (lambda: False)
+    worker = writer(stop_when=due)
+    await worker.start()
+    return worker.stopped_between_tasks
 
 
 async def run_service(layout: Layout, to_serve: list, api_url: str, ready=None) -> None:

@@ -171,3 +171,55 @@ def test_serve_runs_on_the_homes_server(home):
     # the home's server outlives the service, as it said; the fixture stops it
     assert warmline(home, "server", "status").stdout.startswith(f"Prefect server for this home: running at "
                                                                  f"{started.group(1)}")
+
+
+def test_the_writer_starts_afresh_after_its_files_and_loses_none_handed_over_meanwhile(home):
+    """A long-running writer's memory grows slowly with the files it reads; after WARMLINE_WRITER_FILES it starts
+    its program afresh in the same process, keeping the warehouse's lock. Work handed over while it restarts waits
+    in the server's queue: every command still gets its file loaded, exactly once."""
+    from transforms.reference import load_reference
+    from transforms.template import FilledRow, write_submission
+
+    ref = load_reference(home / "data" / "reference")
+    sources = []
+    for n in range(6):
+        source = home / f"仁化县_12{21 + n}.xlsx"
+        write_submission(source, ref, "仁化县", dt.date(2023, 12, 21 + n),
+                         [FilledRow("全县", {"走访慰问户数（户）": 300 + n})])
+        sources.append(source)
+    env = clean_env(WARMLINE_HOME=str(home), COLUMNS="200", WARMLINE_WRITER_FILES="2")
+    first = subprocess.run([str(BIN / "warmline"), "ingest", str(sources[0])], capture_output=True, text=True,
+                           timeout=300, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    writer = int(STARTED.search(first.stdout.replace("\n", " ")).group(5))
+    # five commands at once: one file each, handed over while the writer restarts after every second file
+    commands = [subprocess.Popen([str(BIN / "warmline"), "ingest", str(source)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=env) for source in sources[1:]]
+    for command in commands:
+        stdout, stderr = command.communicate(timeout=300)
+        assert command.returncode == 0, stdout + stderr
+        assert "Files: 1 loaded, 0 superseded, 0 duplicate, 0 rejected" in stdout
+    ready = home / "data" / "prefect" / "writer-ready.txt"
+    deadline = time.monotonic() + 60
+    while not (ready.exists() and ready.read_text() == str(writer)) and time.monotonic() < deadline:
+        time.sleep(0.2)  # warm again after the last restart
+    assert alive(writer)
+    log = (home / "data" / "prefect" / "writer.log").read_text()
+    assert log.count("warmline writer: 2 files ingested; starting afresh") == 3  # after the 2nd, 4th and 6th
+    assert log.count(f"warmline writer for {home}: process {writer}, ") == 4  # the same process each time
+    # the reader workers of the program before were stopped, not left behind: the writer's children are its own
+    children = Path(f"/proc/{writer}/task/{writer}/children").read_text().split()
+    states = [Path(f"/proc/{child}/stat").read_text().split()[2] for child in children]
+    assert "Z" not in states and len(children) <= 2, states  # at most its two reader workers
+    con = duckdb.connect(str(home / "data" / "warehouse" / "warmline.duckdb"), read_only=True)
+    try:
+        loaded = con.execute("SELECT file_name, count(*) FROM raw.submissions GROUP BY ALL ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert loaded == [(source.name, 1) for source in sources]
+    # still the home's writer: `warmline server stop` ends it
+    assert warmline(home, "server", "stop").returncode == 0
+    deadline = time.monotonic() + 10
+    while alive(writer) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(writer)
