@@ -41,7 +41,7 @@ demo: install
 
 # docs/warehouse.md, the data dictionary: generated from the SQL models, docs/dictionary/ and data/reference/.
 docs: $(BIN)/warmline
-	$(BIN)/python -m transforms.dictionary docs/warehouse.md
+	$(BIN)/python -m transforms.warehouse.dictionary docs/warehouse.md
 
 test: install chromium
 	$(BIN)/python -m pytest

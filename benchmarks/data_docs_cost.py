@@ -22,11 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transforms import warehouse  # noqa: E402
-from transforms.ingest import Ingestor  # noqa: E402
-from transforms.layout import SHIPPED_REFERENCE, Layout  # noqa: E402
-from transforms.quality_docs import ResultStore, stored_validations  # noqa: E402
-from transforms.reference import load_reference  # noqa: E402
-from transforms.template import FilledRow, write_submission  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE, Layout  # noqa: E402
+from transforms.core.reference import load_reference  # noqa: E402
+from transforms.ingest.ingestor import Ingestor  # noqa: E402
+from transforms.read.template import FilledRow, write_submission  # noqa: E402
+from transforms.validate.data_docs import ResultStore, stored_validations  # noqa: E402
 
 UNITS = ("浈江区", "始兴县", "翁源县", "南雄市", "乐昌市", "新丰县")
 
@@ -121,7 +121,7 @@ def main() -> None:
     ref = load_reference(SHIPPED_REFERENCE)
 
     start = time.perf_counter()
-    from transforms.validation import SubmissionValidator
+    from transforms.validate.suites import SubmissionValidator
 
     plain = SubmissionValidator(ref)
     print(f"import Great Expectations and build the validator: {time.perf_counter() - start:.2f} s")

@@ -59,9 +59,9 @@ from pathlib import Path
 from service_latency import (BenchmarkError, clean_environment, end_leftovers, has_home_server, load_note,
                              machine_facts, start_prefect_server, stop_group, warmline_command)
 
-from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
-from transforms.reference import load_reference  # noqa: E402
-from transforms.template import FilledRow, write_submission  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE  # noqa: E402
+from transforms.core.reference import load_reference  # noqa: E402
+from transforms.read.template import FilledRow, write_submission  # noqa: E402
 
 DEMO_DAY = "2023-12-20"
 NEW_DAY = dt.date(2023, 12, 21)  # the ingested workbooks are of the next day: new reports, not corrections

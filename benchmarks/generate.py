@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/generate.py --units 40 --days 25 --out /tmp/subs [--home /tmp/home]
 
-Each file is the standard workbook (transforms.template.write_submission) as a unit's clerk fills it in: 4 to
+Each file is the standard workbook (transforms.read.template.write_submission) as a unit's clerk fills it in: 4 to
 14 towns or streets, cumulative figures that grow from day to day, some written 余, 约 or 若干, cells left
 blank, the 合计 row filled in about half the files. Of every hundred files about four are corrections (the same
 unit and day again, landing later), one is the same bytes sent twice and two carry a defect a clerk makes
@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transforms.layout import SHIPPED_REFERENCE, Layout  # noqa: E402
-from transforms.reference import Reference, load_reference  # noqa: E402
-from transforms.template import FilledRow, write_submission  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE, Layout  # noqa: E402
+from transforms.core.reference import Reference, load_reference  # noqa: E402
+from transforms.read.template import FilledRow, write_submission  # noqa: E402
 
 TOWNS = ("东河街道", "西河街道", "南门街道", "北门街道", "新城镇", "龙仙镇", "坝仔镇", "江尾镇", "官渡镇", "周陂镇",
          "翁城镇", "新江镇", "铁龙镇", "马市镇", "罗坝镇", "澄江镇", "司前镇", "隘子镇", "沈所镇", "太平镇",

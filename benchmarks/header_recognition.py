@@ -33,10 +33,14 @@ import pickle, statistics, sys, time
 from pathlib import Path
 tree, sheets_file, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sys.path.insert(0, tree)
-from transforms.layout import SHIPPED_REFERENCE
-from transforms.reference import load_reference
-from transforms.submission import SubmissionParser
-from transforms.workbook import Sheet
+try:
+    from transforms.core.reference import load_reference
+    from transforms.read.parser import SubmissionParser
+    from transforms.read.workbook import Sheet
+except ImportError:  # a tree from before transforms/ had a package per stage
+    from transforms.reference import load_reference
+    from transforms.submission import SubmissionParser
+    from transforms.workbook import Sheet
 files = pickle.loads(Path(sheets_file).read_bytes())
 parser = SubmissionParser(load_reference(Path(tree) / "data" / "reference"))
 docs = [([Sheet(*s) for s in sheets], name) for name, sheets in files]
@@ -54,7 +58,7 @@ print(f"{first:.4f} {statistics.median(times):.4f} {min(times):.4f}")
 def read_all(folder: Path, repeat_to: int | None = None) -> list:
     """Every workbook or CSV in `folder` as (file name, [(sheet name, rows, merged)]), read once."""
     sys.path.insert(0, str(REPO))
-    from transforms.workbook import SUPPORTED_SUFFIXES, read_sheets
+    from transforms.read.workbook import SUPPORTED_SUFFIXES, read_sheets
 
     files = []
     for path in sorted(folder.iterdir()):

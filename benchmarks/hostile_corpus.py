@@ -35,9 +35,9 @@ sys.path.insert(0, str(REPO))
 from tests.conftest import make_home  # noqa: E402
 from tests.fuzz import hostile_check as check  # noqa: E402
 from tests.fuzz import make_hostile  # noqa: E402
-from transforms.ingest import Ingestor  # noqa: E402
-from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
-from transforms.reference import load_reference  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE  # noqa: E402
+from transforms.core.reference import load_reference  # noqa: E402
+from transforms.ingest.ingestor import Ingestor  # noqa: E402
 
 MiB, GiB = 2**20, 2**30
 MIN_FILES = 1_000
@@ -144,7 +144,7 @@ def table(head: tuple, rows: list[tuple]) -> str:
 
 def show(text: str) -> str:
     """Text from a hostile file, safe for this terminal."""
-    from transforms.safe_text import printable
+    from transforms.core.safe_text import printable
 
     return printable(text).replace("\n", "\\n").replace("|", "¦")
 

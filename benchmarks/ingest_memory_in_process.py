@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generate import generate, write_reference  # noqa: E402
 
-from transforms.layout import Layout  # noqa: E402
-from transforms.memory import release_free_memory  # noqa: E402
+from transforms.core.layout import Layout  # noqa: E402
+from transforms.core.memory import release_free_memory  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -69,7 +69,7 @@ def main() -> None:
 
         from flows.ingest_submission import ingestor_for, warm_up
         from transforms import warehouse
-        from transforms.publish import publish
+        from transforms.warehouse.analysts_copy import publish
 
         if args.trace:
             tracemalloc.start(12)

@@ -22,10 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transforms import warehouse  # noqa: E402
-from transforms.layout import SHIPPED_REFERENCE, Layout  # noqa: E402
-from transforms import publish  # noqa: E402
-from transforms.publish import export_parquet, publish_analytics  # noqa: E402
-from transforms.reference import load_reference  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE, Layout  # noqa: E402
+from transforms.core.reference import load_reference  # noqa: E402
+from transforms.warehouse import analysts_copy  # noqa: E402
+from transforms.warehouse.analysts_copy import export_parquet, publish_analytics  # noqa: E402
 
 # Synthetic rows straight into the raw tables: every expected unit reports every day of the campaign, one report
 # in ten is corrected by a later file (the first is superseded), and each report has `towns` rows of figures.
@@ -96,7 +96,7 @@ def measure(towns: int, repeat: int) -> None:
                              "(SELECT count(*) FROM raw.figures)").fetchone()
         attach_copy = {}
         for version in ("v1.0.0", "v1.5.0"):  # what the copy uses, and the newest format DuckDB 1.5 reads
-            publish.STORAGE_VERSION = version
+            analysts_copy.STORAGE_VERSION = version
             attach_copy[version] = [timed(lambda: publish_analytics(con, layout.analytics)) for _ in range(repeat)]
             attach_copy[version + " size"] = layout.analytics.stat().st_size / 2**20
         parquet = [timed(lambda: export_parquet(con, layout.parquet)) for _ in range(repeat)]

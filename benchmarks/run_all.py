@@ -45,7 +45,7 @@ EMPTY_FLOW = """
 import sys
 from pathlib import Path
 from flows.runtime import configure_prefect
-from transforms.layout import Layout
+from transforms.core.layout import Layout
 configure_prefect(Layout(Path(sys.argv[1])))
 from prefect import flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -141,7 +141,7 @@ def fill_inbox(home: Path, files: list[Path]) -> None:
 
 def copy_home(source: Path, target: Path) -> None:
     """A home with the same reference data and warehouse (archive and reports are not needed to add files)."""
-    from transforms.layout import Layout
+    from transforms.core.layout import Layout
 
     src, dst = Layout(source), Layout(target)
     for folder in dst.folders():
@@ -180,7 +180,7 @@ def clone(home: Path, units: int, copies: int) -> int:
     import duckdb
 
     from benchmarks.generate import unit_names, write_reference
-    from transforms.layout import Layout
+    from transforms.core.layout import Layout
 
     ref = write_reference(home, units * (copies + 1))
     names = unit_names(ref, units * (copies + 1))
@@ -207,10 +207,10 @@ def clone(home: Path, units: int, copies: int) -> int:
 def add_one_in_process(home: Path, files: list[Path]) -> None:
     """Print JSON: setting up the Ingestor, then per file: prepare, ingest, publish seconds (no Prefect)."""
     from transforms import warehouse
-    from transforms.ingest import Ingestor
-    from transforms.layout import Layout
-    from transforms.publish import export_parquet, publish_analytics
-    from transforms.reference import load_reference
+    from transforms.core.layout import Layout
+    from transforms.core.reference import load_reference
+    from transforms.ingest.ingestor import Ingestor
+    from transforms.warehouse.analysts_copy import export_parquet, publish_analytics
 
     layout = Layout(home)
     started = time.perf_counter()
@@ -241,10 +241,10 @@ def bulk_in_process(home: Path) -> None:
     from collections import Counter
 
     from transforms import warehouse
-    from transforms.ingest import Ingestor
-    from transforms.layout import Layout
-    from transforms.reference import load_reference
-    from transforms.validation import SubmissionValidator
+    from transforms.core.layout import Layout
+    from transforms.core.reference import load_reference
+    from transforms.ingest.ingestor import Ingestor
+    from transforms.validate.suites import SubmissionValidator
 
     layout = Layout(home)
     started = time.perf_counter()
@@ -392,8 +392,8 @@ def main() -> None:
         held = clone(big, args.units, args.copies)
         print(f"(warehouse of {held} submissions cloned in SQL in {time.perf_counter() - started:.1f} s)")
         homes = {10: ten, n: one_k, held: big}
-        from transforms.layout import Layout
-        from transforms.publish import publish
+        from transforms.core.layout import Layout
+        from transforms.warehouse.analysts_copy import publish
         for home in homes.values():  # the analysts' copy a home has once it has been running (a copied home has none)
             publish(Layout(home))
         for size, home in homes.items():

@@ -34,13 +34,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from transforms.demo import write_demo  # noqa: E402
-from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
-from transforms.precheck import precheck  # noqa: E402
-from transforms.reference import load_reference  # noqa: E402
-from transforms.safe_read import SafeReader  # noqa: E402
-from transforms.submission import SubmissionParser  # noqa: E402
-from transforms.workbook import read_sheets  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE  # noqa: E402
+from transforms.core.reference import load_reference  # noqa: E402
+from transforms.read.guarded_reader import SafeReader  # noqa: E402
+from transforms.read.parser import SubmissionParser  # noqa: E402
+from transforms.read.precheck import precheck  # noqa: E402
+from transforms.read.workbook import read_sheets  # noqa: E402
+from transforms.read.worked_example import write_demo  # noqa: E402
 
 
 def timed(fn, *args) -> float:

@@ -69,9 +69,9 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
-from transforms.reference import Reference, load_reference  # noqa: E402
-from transforms.template import FilledRow, write_submission  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE  # noqa: E402
+from transforms.core.reference import Reference, load_reference  # noqa: E402
+from transforms.read.template import FilledRow, write_submission  # noqa: E402
 
 BIN = Path(sys.executable).parent
 MARKER = "WARMLINE_BENCHMARK_RUN"  # set in every child's environment: how leftovers are found at the end

@@ -6,7 +6,7 @@ run ends. Prints a table; exits 1 on any violation; asserts nothing in pytest.
 
 `--mode ingest`: a child process ingests the inbox the way tests/test_crash_safety.py's CHILD does (Ingestor,
 warehouse.connect/prepare, ingest_many of the inbox in landing order; no Prefect). It is started again and again
-and SIGKILLed with its process group (its reader workers, transforms/safe_read.py) at a random moment (seeded):
+and SIGKILLed with its process group (its reader workers, transforms/read/guarded_reader.py) at a random moment (seeded):
 a quarter uniform over its start-up, the rest uniform over the time it takes, once started, for what is left in
 the inbox (both measured on the uninterrupted baseline, the start-up followed as children go), so kills land while
 it starts, reads, records a batch and moves files out of the inbox. When a child empties the
@@ -42,7 +42,7 @@ from run_all import fill_inbox  # noqa: E402
 
 from tests.test_crash_safety import audit_findings  # noqa: E402
 from transforms import warehouse  # noqa: E402
-from transforms.layout import Layout  # noqa: E402
+from transforms.core.layout import Layout  # noqa: E402
 
 BIN = Path(sys.executable).parent
 UNITS = 40  # as the other benchmarks: Shaoguan's twelve and 28 synthetic units
@@ -53,9 +53,9 @@ CHILD = """
 import sys
 from pathlib import Path
 from transforms import warehouse
-from transforms.ingest import Ingestor
-from transforms.layout import Layout
-from transforms.reference import load_reference
+from transforms.core.layout import Layout
+from transforms.core.reference import load_reference
+from transforms.ingest.ingestor import Ingestor
 
 layout = Layout(Path(sys.argv[1]))
 ingestor = Ingestor(layout, load_reference(layout.reference))

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.runtime import configure_prefect, home
-from transforms.formatting import figure_text
-from transforms.layout import Layout
-from transforms.reference import Reference, load_reference
-from transforms.safe_text import printable, shortened
+from transforms.core.display import figure_text
+from transforms.core.layout import Layout
+from transforms.core.reference import Reference, load_reference
+from transforms.core.safe_text import printable, shortened
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="warmline: county relief workbooks in, trusted city-wide figures out.")
@@ -124,7 +124,7 @@ def init() -> None:
 @app.command()
 def demo() -> None:
     """Write the worked example's submissions (Shaoguan, 2023-12-20) into the inbox."""
-    from transforms.demo import write_demo
+    from transforms.read.worked_example import write_demo
 
     with _errors():
         layout = _layout()
@@ -139,7 +139,7 @@ def demo() -> None:
 def template(unit: Optional[str] = typer.Option(None, "--unit", help="Unit name, alias or code to fill in as sender."),
              output: Optional[Path] = typer.Option(None, "-o", "--output", help="Where to write the workbook.")) -> None:
     """Write the blank submission workbook (xlsx) that units fill in."""
-    from transforms.template import write_submission
+    from transforms.read.template import write_submission
 
     with _errors():
         layout = _layout()
@@ -191,7 +191,7 @@ def _start_prefect(layout: Layout):
 
 
 def _outcome_table(outcomes: list[dict]) -> Table:
-    from transforms.status import state_word
+    from transforms.day.status import state_word
 
     table = Table(title="Files ingested", title_justify="left")
     for column in ("file", "submission", "unit", "as of", "status"):
@@ -233,7 +233,7 @@ def _recorded(read, submission_ids: list[str]) -> tuple[dict, str | None]:
 
 def _recorded_warnings(submission_ids: list[str]) -> tuple[dict[str, list[dict]], str | None]:
     """The warnings recorded with these files (the outcomes carry only their number)."""
-    from transforms.status import file_warnings
+    from transforms.day.status import file_warnings
 
     return _recorded(file_warnings, submission_ids)
 
@@ -241,7 +241,7 @@ def _recorded_warnings(submission_ids: list[str]) -> tuple[dict[str, list[dict]]
 def _as_they_stand(outcomes: list[dict]) -> list[dict]:
     """The outcomes with each recorded file's state as it stands after the run: a file loaded and then superseded
     by a later file of the same run is counted and shown as superseded, as the warehouse has it."""
-    from transforms.status import file_states
+    from transforms.day.status import file_states
 
     states, _ = _recorded(file_states, [o["submission_id"] for o in outcomes if o["submission_id"]])
     return [{**o, "status": states[o["submission_id"]][0], "reason": states[o["submission_id"]][1]}
@@ -251,7 +251,7 @@ def _as_they_stand(outcomes: list[dict]) -> list[dict]:
 
 def _print_warnings(outcomes: list[dict]) -> None:
     """The text of every warning of the files of `outcomes`, grouped per file, with sheet and cell."""
-    from transforms.status import state_word, warning_text
+    from transforms.day.status import state_word, warning_text
 
     warned = {o["submission_id"]: o for o in outcomes if o["warnings"] and o["submission_id"]}
     if not warned:
@@ -343,7 +343,7 @@ REASON_HELP = "Why the day is published past its blocking checks (with --force);
 def _publishing_day(layout: Layout, ref: Reference, date: Optional[str], force: bool,
                     reason: Optional[str]) -> tuple[dt.date, Optional[str]]:
     """The day a publishing command works on, asked of the gate: inside the campaign, and --force with a reason."""
-    from transforms.gate import OutsideCampaign, campaign_day, decide
+    from transforms.day.gate import OutsideCampaign, campaign_day, decide
 
     try:
         day, note = campaign_day(ref.campaign, _parse_day(date), dt.datetime.now(ref.campaign.timezone).date())
@@ -356,7 +356,7 @@ def _publishing_day(layout: Layout, ref: Reference, date: Optional[str], force: 
 def _print_publication(day: dt.date, published: bool, forced: bool, blocking: list, paths: list[Path],
                        command: str) -> None:
     """Where the bulletin went, and whether the day is published; the exit status says the same to a script."""
-    from transforms.gate import DRAFT_MARK
+    from transforms.day.gate import DRAFT_MARK
 
     def say(line: str) -> None:  # a path is printed whole and as it is, never wrapped or read as markup
         out.print(line, soft_wrap=True)
@@ -433,7 +433,7 @@ def bulletin(date: str = typer.Option(..., "--date", help="Day to publish, YYYY-
             raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
         _read_only_warehouse(layout).close()  # made by an older warmline: say what to run rather than fail later
         from flows.publish_day import gate_day, publish_day  # neither Prefect nor Great Expectations
-        from transforms.bulletin import BulletinError
+        from transforms.bulletin.build import BulletinError
 
         try:
             decision = gate_day(str(layout.home), day, force, reason)
@@ -636,7 +636,7 @@ SHOWN_ROWS = 1000  # on screen; --out writes them all
 def _print_rows(result) -> None:
     from numbers import Number
 
-    from transforms.query import cell_text, columns, fetch
+    from transforms.warehouse.query import cell_text, columns, fetch
 
     names = columns(result)
     if not names:
@@ -661,7 +661,7 @@ def sql_query(query: str = typer.Argument(..., help='The SQL to run, e.g. "SELEC
               output: Optional[Path] = typer.Option(None, "--out", help="Write every row to this file instead of "
                                                                         "printing: .csv or .parquet.")) -> None:
     """Run a read-only SQL query on the analytics database and print the rows (or write them: --out FILE)."""
-    from transforms.query import QueryFailed, open_for_reading, run, write_result, writer_for
+    from transforms.warehouse.query import QueryFailed, open_for_reading, run, write_result, writer_for
 
     with _errors():
         layout = _layout()
@@ -691,7 +691,7 @@ def audit() -> None:
     """Prove nothing was lost or let in: every file in one final state, every fact traced to an archived file
     whose hash matches, the marts equal to a recomputation from the facts; exit status 1 on any finding."""
     from transforms import warehouse
-    from transforms.audit import audit as audit_warehouse
+    from transforms.warehouse.audit import audit as audit_warehouse
 
     with _errors():
         layout = _layout()
@@ -710,7 +710,7 @@ def audit() -> None:
 
 
 def _print_status_units(status) -> None:
-    from transforms.status import COMPLETENESS, HEADLINE, figures_cell, files_cell, headline_cells, received_cell
+    from transforms.day.status import COMPLETENESS, HEADLINE, figures_cell, files_cell, headline_cells, received_cell
 
     out.print("  units: " + ", ".join(f"{n} {COMPLETENESS[k][1]}" for k, n in status.counts().items()))
     units = Table(title=f"Units, {status.day}", title_justify="left")
@@ -753,7 +753,7 @@ def headers(ctx: typer.Context,
     files and cells, and an example."""
     if ctx.invoked_subcommand is not None:
         return
-    from transforms.header_review import headers_read, headers_unread
+    from transforms.ingest.header_review import headers_read, headers_unread
 
     with _errors():
         layout = _layout()
@@ -796,7 +796,7 @@ def headers_accept(header: str = typer.Argument(..., help="The header as `warmli
                                                            help="For items_issued: the item type (棉被, 棉衣…).")) -> None:
     """Map a header left unmapped to an indicator: the alias is written into data/reference/indicators.csv (or
     item_types.csv), and every file on record that has the header is read again from the archive."""
-    from transforms.header_review import ReviewError, accept, affected, reading_unit
+    from transforms.ingest.header_review import ReviewError, accept, affected, reading_unit
 
     with _errors():
         layout = _layout()
@@ -840,7 +840,7 @@ def headers_accept(header: str = typer.Argument(..., help="The header as `warmli
 
 def _print_unread(unread) -> None:
     """The figures of the counted files that were not loaded, per header."""
-    from transforms.unread import REASONS
+    from transforms.warehouse.unread import REASONS
 
     if not unread:
         return
@@ -858,7 +858,7 @@ def _print_unread(unread) -> None:
 
 
 def _print_status(status, page: Optional[Path], docs: Optional[Path], unbuilt: int) -> None:
-    from transforms.status import (correction_text, overlap_text, publication_lines, revision_text, state_word,
+    from transforms.day.status import (correction_text, overlap_text, publication_lines, revision_text, state_word,
                                    warning_text)
 
     out.print(f"{status.campaign} — status of {status.day} (deadline {status.deadline:%H:%M}, {status.timezone})")
@@ -925,9 +925,9 @@ def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show,
             raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
         import duckdb
 
-        from transforms.quality_docs import docs_index, pages_to_build, settle_kept, stored_validations
-        from transforms.status import day_status
-        from transforms.status_page import status_folder, write_status_page
+        from transforms.day.status import day_status
+        from transforms.day.status_page import status_folder, write_status_page
+        from transforms.validate.data_docs import docs_index, pages_to_build, settle_kept, stored_validations
 
         settle_kept(layout.quality)  # batches' results split per file, so that each file links its own
         stored = stored_validations(layout.quality)
@@ -957,7 +957,7 @@ def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show,
 def docs() -> None:
     """Build the Data Docs pages (Great Expectations) of the validation results kept as files were ingested that have
     none yet, and the index; print where the index is."""
-    from transforms.quality_docs import ResultStore, docs_index, pages_to_build, settle_kept, stored_validations
+    from transforms.validate.data_docs import ResultStore, docs_index, pages_to_build, settle_kept, stored_validations
 
     with _errors():
         layout = _layout()

@@ -12,11 +12,11 @@ from flows.ingest_submission import ingest_all, pending_files, publish_for_analy
 from flows.publish_day import PublishedDay, gate_day, publish_day
 from flows.runtime import task_runner
 from transforms import warehouse
-from transforms.gate import GateDecision, campaign_day, decide
-from transforms.layout import Layout
-from transforms.reference import load_reference
-from transforms.rollup_state import DayState, fingerprint, recall, remember
-from transforms.summary import DaySummary, day_summary
+from transforms.core.layout import Layout
+from transforms.core.reference import load_reference
+from transforms.day.gate import GateDecision, campaign_day, decide
+from transforms.day.rollup_cache import DayState, fingerprint, recall, remember
+from transforms.warehouse.day_summary import DaySummary, day_summary
 
 
 def campaign_today(home: str) -> dt.date:

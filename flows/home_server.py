@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, NoReturn
 
-from transforms.layout import Layout
-from transforms.memory import SERVICE_ARENAS
+from transforms.core.layout import Layout
+from transforms.core.memory import SERVICE_ARENAS
 
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"

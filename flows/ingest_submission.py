@@ -13,13 +13,13 @@ from prefect.cache_policies import NO_CACHE
 from flows.events import emit_deferred, emit_outcome
 from flows.runtime import task_runner
 from transforms import warehouse
-from transforms.layout import Layout
-from transforms.memory import limit_malloc_arenas, release_free_memory
-from transforms.publish import publication_due, publication_stale, publish
-from transforms.reference import load_reference
+from transforms.core.layout import Layout
+from transforms.core.memory import limit_malloc_arenas, release_free_memory
+from transforms.core.reference import load_reference
+from transforms.warehouse.analysts_copy import publication_due, publication_stale, publish
 
 if TYPE_CHECKING:
-    from transforms.load import Outcome
+    from transforms.ingest.record import Outcome
 
 
 _ingestors: dict[str, tuple[tuple, object]] = {}
@@ -37,8 +37,8 @@ def ingestor_for(home: str):
     only when the reference data changes (a header alias accepted, a unit added), which a long-running service
     then reads files with."""
     # imported here: an event-triggered run that delegates its work never needs them
-    from transforms.ingest import Ingestor
-    from transforms.validation import SubmissionValidator
+    from transforms.ingest.ingestor import Ingestor
+    from transforms.validate.suites import SubmissionValidator
 
     layout = Layout(Path(home))
     stamp = reference_stamp(layout)
@@ -97,7 +97,7 @@ def _announced(outcomes: list[Outcome]) -> list[dict]:
 def _ingest_batch(paths: list[Path], home: str, con, assess=None, complete: list[Path] = ()) -> list[dict]:
     """Ingest files as one batch on the writer connection: read one by one, validated together, recorded in one
     transaction; each file's outcome logged and announced, those of the others too when one file failed."""
-    from transforms.ingest import IngestFailed
+    from transforms.ingest.ingestor import IngestFailed
 
     try:
         outcomes = ingestor_for(home).ingest_many(paths, con, assess=assess, complete=complete)
@@ -169,7 +169,7 @@ def ingest_files(paths: list[Path], home: str, con, batch_key: str, complete: bo
 # as many shares as WARMLINE_DASK_WORKERS says there are workers.
 DASK_SHARES = 2
 # Files per ingest task: within a task, Ingestor.ingest_many records them in transactions of
-# transforms.ingest.BATCH_FILES and reads the next batch while one is validated, which a task of one batch
+# transforms.ingest.ingestor.BATCH_FILES and reads the next batch while one is validated, which a task of one batch
 # cannot do (1,000 files: 10.4 ms a file in tasks of 200, see benchmarks/RESULTS.md).
 TASK_FILES = 1000
 
@@ -245,7 +245,7 @@ def warm_up(home: str) -> bool:
     reference data does not let the worked example be read: then the first file pays for their first run)."""
     import tempfile
 
-    from transforms.demo import write_demo
+    from transforms.read.worked_example import write_demo
 
     # before the task worker starts its threads: threads that come and go, each with an arena of its own, made the
     # writer grow about 1 MiB every 100 files (benchmarks/RESULTS.md)
@@ -393,7 +393,7 @@ def _publish_if_stale(home: str) -> bool:
 @task(name="read-again", cache_policy=NO_CACHE, task_run_name="read {count} file(s) again")
 def read_again(home: str, submission_ids: list[str], reason: str, count: int) -> list[dict]:
     """Read recorded files again from their archived copies and record the new readings (one transaction)."""
-    from transforms.load import Receipt
+    from transforms.ingest.record import Receipt
 
     layout = Layout(Path(home))
     ingestor = ingestor_for(home)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transforms import warehouse
-from transforms.checks import DayChecks
-from transforms.gate import GateDecision, decide
-from transforms.layout import Layout
-from transforms.publication import record_publication
-from transforms.reference import load_reference
+from transforms.core.layout import Layout
+from transforms.core.reference import load_reference
+from transforms.day.checks import DayChecks
+from transforms.day.gate import GateDecision, decide
+from transforms.day.release_log import record_publication
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def gate_day(home: str, day: dt.date, force: bool = False, reason: str | None = 
 def publish_day(home: str, decision: GateDecision) -> PublishedDay:
     """Write the day's bulletin as the gate allows: the release (recorded, with the text of each figure printed)
     when publishable, else a draft marked 草稿（未发布） in data/bulletins/<day>/draft/."""
-    from transforms.bulletin import (bulletin_folder, compose_day, draft_folder, load_wording, printed_headline,
+    from transforms.bulletin.build import (bulletin_folder, compose_day, draft_folder, load_wording, printed_headline,
                                      remove_draft, write_files)  # matplotlib: only when a bulletin is written
 
     layout = Layout(Path(home))

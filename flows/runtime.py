@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from transforms.layout import Layout
+from transforms.core.layout import Layout
 
 LOGGING_CONFIG = Path(__file__).with_name("logging.yml")
 

@@ -24,8 +24,8 @@ from flows.ingest_submission import (batch_key, ingest_pending, ingest_received_
                                      publish_held_back)
 from flows.home_server import hold_writer_lock
 from flows.watch_inbox import announcer, watch
-from transforms.layout import Layout
-from transforms.reference import Reference
+from transforms.core.layout import Layout
+from transforms.core.reference import Reference
 
 INGEST = "ingest-submission/ingest-submission"
 RECONCILE = "ingest-pending/reconcile-inbox"

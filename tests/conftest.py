@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from transforms import warehouse
-from transforms.demo import DEMO_DATE, write_demo
-from transforms.ingest import Ingestor
-from transforms.layout import SHIPPED_REFERENCE, Layout
-from transforms.reference import Reference, load_reference
+from transforms.core.layout import SHIPPED_REFERENCE, Layout
+from transforms.core.reference import Reference, load_reference
+from transforms.ingest.ingestor import Ingestor
+from transforms.read.worked_example import DEMO_DATE, write_demo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def ref() -> Reference:
 @pytest.fixture(scope="session")
 def validator(ref):
     """Great Expectations costs seconds to start: one validator for the whole session."""
-    from transforms.validation import SubmissionValidator
+    from transforms.validate.suites import SubmissionValidator
 
     return SubmissionValidator(ref)
 
@@ -52,8 +52,8 @@ def home(tmp_path) -> Layout:
 
 @pytest.fixture(scope="session")
 def reader(ref):
-    """One worker process that reads files for the whole session (transforms/safe_read.py)."""
-    from transforms.safe_read import SafeReader
+    """One worker process that reads files for the whole session (transforms/read/guarded_reader.py)."""
+    from transforms.read.guarded_reader import SafeReader
 
     with SafeReader(ref) as shared:
         yield shared
@@ -109,7 +109,7 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
 def land_mixed_batch(layout: Layout, ref: Reference, scratch: Path, unreadable: bool = False) -> list[str]:
     """The worked example, a correction of 翁源县, the same bytes again, a rejected file and, if asked, an
     unreadable one: landed in the inbox a minute apart from 09:00 on 2023-12-20 (Shanghai). Returns the names."""
-    from transforms.template import FilledRow, write_submission
+    from transforms.read.template import FilledRow, write_submission
 
     files = write_demo(scratch / "demo", ref)
     files.append(write_submission(scratch / "翁源县_更正.xlsx", ref, "翁源县民政局", DEMO_DATE,

@@ -1,4 +1,4 @@
-"""`warmline audit` (transforms/audit.py): what it proves on a sound warehouse, and each way it finds one unsound."""
+"""`warmline audit` (transforms/warehouse/audit.py): what it proves on a sound warehouse, and each way it finds one unsound."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 
 from tests.conftest import ingest_inbox
 from transforms import warehouse
-from transforms.audit import Finding, audit, recompute_city_totals
-from transforms.demo import DEMO_DATE
-from transforms.ingest import Ingestor
-from transforms.reference import load_reference
-from transforms.template import FilledRow, write_submission
+from transforms.core.reference import load_reference
+from transforms.ingest.ingestor import Ingestor
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.worked_example import DEMO_DATE
+from transforms.warehouse.audit import Finding, audit, recompute_city_totals
 
 WARMLINE = str(Path(sys.executable).with_name("warmline"))
 

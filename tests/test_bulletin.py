@@ -10,15 +10,15 @@ import pytest
 
 from tests.conftest import ingest_inbox
 from transforms import warehouse
-from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
-from transforms.bulletin_chart import ChartFontError, cjk_font_family, draw_chart, write_chart
-from transforms.bulletin_data import BulletinError, SourceFigure, UnitReport, read_bulletin_data
-from transforms.bulletin_figures import cell
-from transforms.bulletin_numbers import official_number
-from transforms.bulletin_text import compose
-from transforms.demo import DEMO_DATE
-from transforms.layout import SHIPPED_REFERENCE
-from transforms.template import FilledRow, write_submission
+from transforms.bulletin.build import bulletin_folder, load_wording, write_bulletin
+from transforms.bulletin.chart import ChartFontError, cjk_font_family, draw_chart, write_chart
+from transforms.bulletin.data import BulletinError, SourceFigure, UnitReport, read_bulletin_data
+from transforms.bulletin.lineage import cell
+from transforms.bulletin.official_numbers import official_number
+from transforms.bulletin.text import compose
+from transforms.core.layout import SHIPPED_REFERENCE
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.worked_example import DEMO_DATE
 
 # value, qualifier, unit word, headline?, as printed
 NUMBER_CASES = [

@@ -14,8 +14,8 @@ from docx.oxml.ns import qn
 from docx.shared import RGBColor
 from PIL import Image
 
-from transforms.bulletin_docx import write_docx
-from transforms.bulletin_text import Block, Bulletin, Run
+from transforms.bulletin.text import Block, Bulletin, Run
+from transforms.bulletin.word import write_docx
 
 DAY = dt.date(2023, 12, 20)
 DRAFT_MARK = "草稿（未发布）"

@@ -11,8 +11,8 @@ import docx
 from tests.conftest import ingest_inbox
 from tests.fuzz.make_fuzz import inline, sheet_xml, xlsx
 from transforms import warehouse
-from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
-from transforms.demo import DEMO_DATE
+from transforms.bulletin.build import bulletin_folder, load_wording, write_bulletin
+from transforms.read.worked_example import DEMO_DATE
 
 PERSONAL = ("张三丰", "王五", "440204196501011234", "44020419780202567X", "13812345678", "13900001111", "李四",
             "风度街12号")

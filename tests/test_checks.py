@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import ingest_inbox
 from transforms import warehouse
-from transforms.checks import DayChecks, modified_z
-from transforms.template import FilledRow, write_submission
+from transforms.day.checks import DayChecks, modified_z
+from transforms.read.template import FilledRow, write_submission
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 D = dt.date
@@ -126,7 +126,7 @@ def test_cross_field_rules_name_the_row(home, ingestor, ref, tmp_path):
 def test_plausibility_ratio_outside_its_bound_warns_and_an_override_accepts_it(home, ingestor, ref, tmp_path):
     import dataclasses
 
-    from transforms.reference import Override
+    from transforms.core.reference import Override
 
     send(home, ref, tmp_path, "南雄市", D(2023, 12, 20), {"走访慰问户数（户）": 10, "发放资金（元）": "10万"})
     ingest_inbox(ingestor, D(2023, 12, 20))

@@ -21,11 +21,11 @@ import xlsxwriter
 
 from expectations import SUITES_DIR
 from tests.conftest import REPO, ingest_inbox, make_home
-from transforms.demo import DEMO_DATE
-from transforms.ingest import Ingestor
-from transforms.precheck import damaged
-from transforms.safe_read import crashed
-from transforms.template import FilledRow, write_submission
+from transforms.ingest.ingestor import Ingestor
+from transforms.read.guarded_reader import crashed
+from transforms.read.precheck import damaged
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.worked_example import DEMO_DATE
 
 MAKE_FIXTURES = REPO / "tests" / "fixtures" / "make_fixtures.py"
 MAKE_FUZZ = REPO / "tests" / "fuzz" / "make_fuzz.py"

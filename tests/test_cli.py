@@ -188,8 +188,8 @@ def test_a_unit_listed_twice_in_the_reference_is_one_line_naming_the_lines(tmp_p
 
 
 def test_template_writes_the_standard_workbook(tmp_path, ref):
-    from transforms.submission import SubmissionParser
-    from transforms.workbook import read_sheets
+    from transforms.read.parser import SubmissionParser
+    from transforms.read.workbook import read_sheets
 
     home = tmp_path / "home"
     home.mkdir()

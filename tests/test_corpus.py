@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, ingest_inbox, make_home
-from transforms.ingest import Ingestor
+from transforms.ingest.ingestor import Ingestor
 
 MAKE_FIXTURES = REPO / "tests" / "fixtures" / "make_fixtures.py"
 

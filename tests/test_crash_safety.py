@@ -15,9 +15,9 @@ import pytest
 
 from tests.conftest import REPO, ingest_inbox, land_mixed_batch, make_home
 from transforms import warehouse
-from transforms.audit import audit
-from transforms.demo import DEMO_DATE
-from transforms.ingest import Ingestor
+from transforms.ingest.ingestor import Ingestor
+from transforms.read.worked_example import DEMO_DATE
+from transforms.warehouse.audit import audit
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -26,10 +26,11 @@ SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 CHILD = """
 import os, sys, time
 from pathlib import Path
-from transforms import load, warehouse
-from transforms.ingest import Ingestor
-from transforms.layout import Layout
-from transforms.reference import load_reference
+from transforms import warehouse
+from transforms.core.layout import Layout
+from transforms.core.reference import load_reference
+from transforms.ingest import record
+from transforms.ingest.ingestor import Ingestor
 
 home, stop, nth = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 layout = Layout(home)
@@ -43,11 +44,11 @@ def stop_here(what):
         time.sleep(600)
 
 if stop == "in-transaction":  # settle_supersession runs inside record()'s transaction, after the facts
-    settle = load.settle_supersession
+    settle = record.settle_supersession
     def slow_settle(con, pairs):
         settle(con, pairs)
         stop_here("in-transaction")
-    load.settle_supersession = slow_settle
+    record.settle_supersession = slow_settle
 else:
     leave = Ingestor._leave_inbox
     def slow_leave(self, path, seen):
@@ -150,9 +151,9 @@ FULL_DISK_CHILD = """
 import resource, signal, sys
 from pathlib import Path
 from transforms import warehouse
-from transforms.ingest import IngestFailed, Ingestor
-from transforms.layout import Layout
-from transforms.reference import load_reference
+from transforms.core.layout import Layout
+from transforms.core.reference import load_reference
+from transforms.ingest.ingestor import IngestFailed, Ingestor
 
 layout = Layout(Path(sys.argv[1]))
 ingestor = Ingestor(layout, load_reference(layout.reference))

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import ingest_inbox, land_mixed_batch, make_home
 from transforms import warehouse
-from transforms.ingest import Ingestor
+from transforms.ingest.ingestor import Ingestor
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("prefect_dask")

@@ -10,10 +10,10 @@ import pytest
 from tests.conftest import REPO, ingest_inbox
 from tests.test_publish import correction, publish_home, rows
 from transforms import warehouse
-from transforms.demo import DEMO_DATE
-from transforms.dictionary import ANY, UndocumentedColumns, generate, relations
-from transforms.layout import SHIPPED_REFERENCE
-from transforms.reference import load_reference
+from transforms.core.layout import SHIPPED_REFERENCE
+from transforms.core.reference import load_reference
+from transforms.read.worked_example import DEMO_DATE
+from transforms.warehouse.dictionary import ANY, UndocumentedColumns, generate, relations
 
 DICTIONARY = REPO / "docs" / "warehouse.md"
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from transforms.figures import (APPROX, AT_LEAST, EXACT, UNSPECIFIED, Figure, FigureError, combine_qualifiers,
+from transforms.core.figures import (APPROX, AT_LEAST, EXACT, UNSPECIFIED, Figure, FigureError, combine_qualifiers,
                                 parse_figure, sum_figures)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import make_home
 from transforms import warehouse
-from transforms.demo import DEMO_DATE, write_demo
+from transforms.read.worked_example import DEMO_DATE, write_demo
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,7 @@ def test_a_blocking_check_holds_the_day_back_until_forced_and_corrections_are_ca
     import os
 
     from flows.daily_rollup import daily_rollup
-    from transforms.template import FilledRow, write_submission
+    from transforms.read.template import FilledRow, write_submission
 
     layout = make_home(tmp_path / "home")
 

@@ -22,12 +22,12 @@ import pytest
 
 from tests.conftest import REPO, make_home
 from transforms import warehouse
-from transforms.audit import audit
-from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
-from transforms.ingest import Ingestor
-from transforms.load import Outcome
-from transforms.query import write_result
-from transforms.safe_read import MEMORY_LIMIT
+from transforms.bulletin.build import bulletin_folder, load_wording, write_bulletin
+from transforms.ingest.ingestor import Ingestor
+from transforms.ingest.record import Outcome
+from transforms.read.guarded_reader import MEMORY_LIMIT
+from transforms.warehouse.audit import audit
+from transforms.warehouse.query import write_result
 
 MAKE_FUZZ = REPO / "tests" / "fuzz" / "make_fuzz.py"
 # The bounds each file must stay within, whatever it holds:

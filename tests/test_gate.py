@@ -11,10 +11,10 @@ import duckdb
 import pytest
 
 from tests.test_cli import warmline
-from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
-from transforms.checks import CheckResult
-from transforms.gate import NOT_PUBLISHED, PUBLISHED, OutsideCampaign, campaign_day, decide
-from transforms.template import FilledRow, write_submission
+from transforms.bulletin.build import bulletin_folder, load_wording, write_bulletin
+from transforms.day.checks import CheckResult
+from transforms.day.gate import NOT_PUBLISHED, PUBLISHED, OutsideCampaign, campaign_day, decide
+from transforms.read.template import FilledRow, write_submission
 from transforms.warehouse import connect
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

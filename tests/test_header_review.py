@@ -11,15 +11,15 @@ import xlsxwriter
 
 from tests.conftest import ingest_inbox
 from transforms import warehouse
-from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
-from transforms.bulletin_chart import SHORT_MARK, draw_chart
-from transforms.bulletin_data import read_bulletin_data
-from transforms.demo import DEMO_DATE
-from transforms.header_review import ReviewError, accept, affected, headers_read, headers_unread, reading_unit
-from transforms.ingest import Ingestor
-from transforms.reference import load_reference
-from transforms.safe_read import SafeReader
-from transforms.status import day_status
+from transforms.bulletin.build import bulletin_folder, load_wording, write_bulletin
+from transforms.bulletin.chart import SHORT_MARK, draw_chart
+from transforms.bulletin.data import read_bulletin_data
+from transforms.core.reference import load_reference
+from transforms.day.status import day_status
+from transforms.ingest.header_review import ReviewError, accept, affected, headers_read, headers_unread, reading_unit
+from transforms.ingest.ingestor import Ingestor
+from transforms.read.guarded_reader import SafeReader
+from transforms.read.worked_example import DEMO_DATE
 
 AMBIGUOUS = "走访慰问困难群众"
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from transforms.headers import (AMBIGUOUS, BREAKDOWN, CONTRADICTORY, EXCLUDED, UNFAMILIAR, UNKNOWN, WEAK,
+from transforms.read.headers import (AMBIGUOUS, BREAKDOWN, CONTRADICTORY, EXCLUDED, UNFAMILIAR, UNKNOWN, WEAK,
                                 HeaderCatalogue, HeaderMatch, HeaderMiss, split_header, unit_scale)
 
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 
 from transforms import warehouse
-from transforms.bulletin import load_wording
-from transforms.bulletin_data import read_bulletin_data
-from transforms.bulletin_numbers import official_number
-from transforms.bulletin_text import compose
-from transforms.demo import DEMO_DATE
-from transforms.layout import SHIPPED_REFERENCE
-from transforms.reference import HeadlineNumbers, headline_numbers, load_reference
+from transforms.bulletin.build import load_wording
+from transforms.bulletin.data import read_bulletin_data
+from transforms.bulletin.official_numbers import official_number
+from transforms.bulletin.text import compose
+from transforms.core.layout import SHIPPED_REFERENCE
+from transforms.core.reference import HeadlineNumbers, headline_numbers, load_reference
+from transforms.read.worked_example import DEMO_DATE
 
 SHIPPED_LINE = "keep_digits_below = 10000"
 

@@ -77,8 +77,8 @@ def test_the_first_command_starts_the_homes_server_and_the_next_ones_reuse_it(ho
 
     # a new file goes to the warm writer as a background task: no flow run, no validation loaded here
     source = home / "仁化县_1221.xlsx"
-    from transforms.reference import load_reference
-    from transforms.template import FilledRow, write_submission
+    from transforms.core.reference import load_reference
+    from transforms.read.template import FilledRow, write_submission
 
     write_submission(source, load_reference(home / "data" / "reference"), "仁化县", dt.date(2023, 12, 21),
                      [FilledRow("全县", {"走访慰问户数（户）": 321})])
@@ -177,8 +177,8 @@ def test_the_writer_starts_afresh_after_its_files_and_loses_none_handed_over_mea
     """A long-running writer's memory grows slowly with the files it reads; after WARMLINE_WRITER_FILES it starts
     its program afresh in the same process, keeping the warehouse's lock. Work handed over while it restarts waits
     in the server's queue: every command still gets its file loaded, exactly once."""
-    from transforms.reference import load_reference
-    from transforms.template import FilledRow, write_submission
+    from transforms.core.reference import load_reference
+    from transforms.read.template import FilledRow, write_submission
 
     ref = load_reference(home / "data" / "reference")
     sources = []

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import make_home
 from tests.fuzz import hostile_check as check
 from tests.fuzz import make_hostile
-from transforms.ingest import Ingestor
+from transforms.ingest.ingestor import Ingestor
 
 SAMPLE_SIZE = 48  # six files of each of the eight families, evenly spaced
 

@@ -11,9 +11,9 @@ import pytest
 
 from tests.conftest import ingest_inbox
 from transforms import warehouse
-from transforms.demo import DEMO_DATE, demo_file_name, write_demo
-from transforms.ingest import Ingestor
-from transforms.template import FilledRow, write_submission
+from transforms.ingest.ingestor import Ingestor
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.worked_example import DEMO_DATE, demo_file_name, write_demo
 
 
 def query(layout, sql, params=None):
@@ -262,7 +262,7 @@ def test_the_report_of_a_file_with_the_longest_possible_name_gets_a_shortened_na
 
 
 def test_a_file_too_large_to_read_is_archived_whole_and_refused(home, ingestor, monkeypatch):
-    monkeypatch.setattr("transforms.ingest.MAX_FILE_BYTES", 4096)
+    monkeypatch.setattr("transforms.ingest.ingestor.MAX_FILE_BYTES", 4096)
     big = bytes(range(256)) * 64 + b"PK"  # 16 KB, read and archived in chunks, never whole
     (home.inbox / "浈江区.xlsx").write_bytes(big)
     (outcome,) = ingest_inbox(ingestor)
@@ -283,7 +283,7 @@ def test_an_archived_copy_keeps_only_a_plain_extension(home, ingestor):
 @pytest.mark.parametrize("syncfs", ["works", "fails"])
 def test_a_batch_makes_its_archived_copies_durable_before_recording_them(home, ingestor, monkeypatch, syncfs):
     from tests.test_ingest_many import ingest_many
-    from transforms import ingest as ingest_module
+    from transforms.ingest import ingestor as ingest_module
 
     write_demo(home.inbox, ingestor.ref)
     synced, fsynced, recorded_after = [], [], []

@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import ingest_inbox, land_mixed_batch, make_home
 from transforms import warehouse
-from transforms.demo import DEMO_DATE, write_demo
-from transforms.ingest import IngestFailed, Ingestor
+from transforms.ingest.ingestor import IngestFailed, Ingestor
+from transforms.read.worked_example import DEMO_DATE, write_demo
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 TABLES = {
@@ -63,7 +63,7 @@ def two_homes(tmp_path, ref, validator, reader):
 def test_a_batch_ends_every_file_as_ingesting_them_one_by_one(two_homes, batch_files, monkeypatch):
     # in batches of 3 or 1, the duplicate and the correction come in a later batch than their first file, which
     # arrives while the earlier batch is still being validated (read ahead)
-    monkeypatch.setattr("transforms.ingest.BATCH_FILES", batch_files)
+    monkeypatch.setattr("transforms.ingest.ingestor.BATCH_FILES", batch_files)
     one, many = two_homes
     alone = ingest_inbox(one)
     together = ingest_many(many)

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO, ingest_inbox, make_home
 from tests.test_corpus import _expected_facts, _facts
 from transforms import warehouse
-from transforms.ingest import Ingestor
+from transforms.ingest.ingestor import Ingestor
 
 MAKE_LAYOUTS = REPO / "tests" / "fixtures" / "make_layouts.py"
 
@@ -84,8 +84,8 @@ def _number(text: str) -> bool:
 
 def test_one_day_of_layouts_goes_through_to_the_city_headline_and_the_bulletin(layouts, tmp_path, ref, validator,
                                                                                reader):
-    from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
-    from transforms.bulletin_numbers import official_number
+    from transforms.bulletin.build import bulletin_folder, load_wording, write_bulletin
+    from transforms.bulletin.official_numbers import official_number
 
     out, spec = layouts
     day = dt.date.fromisoformat(spec["city_day"]["as_of_date"])

@@ -107,7 +107,7 @@ def test_headline_has_a_value_and_qualifier_per_headline_figure(con):
 def test_declared_overlap_is_counted_once_and_shown_as_set_aside(ref):
     import dataclasses
 
-    from transforms.reference import Overlap
+    from transforms.core.reference import Overlap
 
     overlap = Overlap("440200901", "patrols_run", ("440200902",), "联合巡查含救助站街面巡查")
     with_overlap = dataclasses.replace(ref, campaign=dataclasses.replace(ref.campaign, overlaps=(overlap,)))

@@ -1,4 +1,4 @@
-"""The precheck (transforms/precheck.py): refuse what could hurt the reader, before any reader opens it."""
+"""The precheck (transforms/read/precheck.py): refuse what could hurt the reader, before any reader opens it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from tests.conftest import REPO
 from tests.fuzz.make_fuzz import (CT, NS, SHARED_STRINGS, compound_file, deflated_spaces, inline, ods, raw_zip,
                                   sheet_xml, xlsx, zip_bytes)
-from transforms.demo import write_demo
-from transforms.precheck import precheck
-from transforms.template import write_submission
+from transforms.read.precheck import precheck
+from transforms.read.template import write_submission
+from transforms.read.worked_example import write_demo
 
 
 def rules(content: bytes, name: str = "浈江区.xlsx") -> list[str]:

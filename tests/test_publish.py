@@ -20,11 +20,11 @@ import pytest
 
 from tests.conftest import REPO, ingest_inbox, make_home
 from transforms import warehouse
-from transforms.demo import DEMO_DATE
-from transforms.ingest import Ingestor
-from transforms.publish import (PublishFailed, marts_views, publication_due, publication_stale, publish,
+from transforms.ingest.ingestor import Ingestor
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.worked_example import DEMO_DATE
+from transforms.warehouse.analysts_copy import (PublishFailed, marts_views, publication_due, publication_stale, publish,
                                 publish_analytics)
-from transforms.template import FilledRow, write_submission
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 RELATIONS = ("SELECT table_schema, table_name, table_type FROM information_schema.tables "
@@ -432,7 +432,7 @@ def test_the_flows_publish_after_a_load_and_at_the_end_of_the_day(tmp_path, ref)
 
     from flows.daily_rollup import daily_rollup
     from flows.ingest_submission import ingest_submission
-    from transforms.demo import write_demo
+    from transforms.read.worked_example import write_demo
 
     layout = make_home(tmp_path / "home")
     first, *others = write_demo(layout.inbox, ref)

@@ -9,9 +9,9 @@ import pytest
 
 from tests.conftest import ingest_inbox, land_mixed_batch, make_home
 from tests.test_ingest_many import ingest_many
-from transforms.ingest import Ingestor
-from transforms.quality_docs import KEPT_BATCHES, ResultStore, settle_kept, stored_validations
-from transforms.validation import SubmissionValidator
+from transforms.ingest.ingestor import Ingestor
+from transforms.validate.data_docs import KEPT_BATCHES, ResultStore, settle_kept, stored_validations
+from transforms.validate.suites import SubmissionValidator
 
 
 def kept(quality) -> list[tuple[str, str, dict]]:

@@ -22,16 +22,16 @@ from tests.test_ingest_many import ingest_many
 from tests.test_publish import publish_home
 from tests.test_status import row
 from transforms import warehouse
-from transforms.checks import CheckResult, DayChecks
-from transforms.demo import DEMO_DATE, write_demo
-from transforms.header_review import accept
-from transforms.ingest import Ingestor
-from transforms.layout import SHIPPED_REFERENCE
-from transforms.load import Receipt
-from transforms.reference import load_reference
-from transforms.safe_read import SafeReader
-from transforms.template import FilledRow, write_submission
-from transforms.validation import SubmissionValidator
+from transforms.core.layout import SHIPPED_REFERENCE
+from transforms.core.reference import load_reference
+from transforms.day.checks import CheckResult, DayChecks
+from transforms.ingest.header_review import accept
+from transforms.ingest.ingestor import Ingestor
+from transforms.ingest.record import Receipt
+from transforms.read.guarded_reader import SafeReader
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.worked_example import DEMO_DATE, write_demo
+from transforms.validate.suites import SubmissionValidator
 
 # The command in a fresh interpreter, then which of the two heavy packages it imported, on the last line.
 PROBE = """\

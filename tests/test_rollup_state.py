@@ -6,11 +6,11 @@ import datetime as dt
 
 from tests.conftest import ingest_inbox
 from transforms import warehouse
-from transforms.checks import CheckResult
-from transforms.demo import DEMO_DATE
-from transforms.publish import publish
-from transforms.rollup_state import DayState, fingerprint, recall, remember
-from transforms.template import FilledRow, write_submission
+from transforms.day.checks import CheckResult
+from transforms.day.rollup_cache import DayState, fingerprint, recall, remember
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.worked_example import DEMO_DATE
+from transforms.warehouse.analysts_copy import publish
 
 CHECK = CheckResult("missing_units", "440203", "武江区", None, "未报送", "报送", "未报送", "no report", False)
 

@@ -1,4 +1,4 @@
-"""Reading in a limited worker (transforms/safe_read.py): a file that kills the reader kills only the worker."""
+"""Reading in a limited worker (transforms/read/guarded_reader.py): a file that kills the reader kills only the worker."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import pytest
 
 from tests.fuzz.make_fuzz import (CT, SHARED_STRINGS, _xls_far_corner, deflated_spaces, inline, raw_zip, sheet_xml,
                                   small_xls, xlsb_far_corner, xlsx, zip_bytes)
-from transforms import safe_read
-from transforms.demo import write_demo
-from transforms.precheck import precheck
-from transforms.safe_read import ReadLimits, SafeReader
-from transforms.submission import SubmissionParser
-from transforms.template import FilledRow, write_submission
-from transforms.workbook import read_sheets
+from transforms.read import guarded_reader
+from transforms.read.guarded_reader import ReadLimits, SafeReader
+from transforms.read.parser import SubmissionParser
+from transforms.read.precheck import precheck
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.workbook import read_sheets
+from transforms.read.worked_example import write_demo
 
 FAR_CORNER = xlsx(sheet_xml(f'<row r="1">{inline("A1", "x")}</row><row r="1048576"><c r="XFD1048576"><v>1</v>'
                             "</c></row>"))
@@ -88,13 +88,13 @@ def test_a_file_that_needs_more_memory_than_allowed_is_refused(ref):
 def test_a_worker_that_grew_large_is_replaced(ref):
     with SafeReader(ref) as reader:
         big = reader.read(_xls_far_corner(), "浈江区.xls")
-        assert big.problem.rule == "sheet-too-large" and big.peak_bytes > safe_read.RECYCLE_ABOVE
-        assert reader.read(b"a,b\n", "x.csv").peak_bytes < safe_read.RECYCLE_ABOVE
+        assert big.problem.rule == "sheet-too-large" and big.peak_bytes > guarded_reader.RECYCLE_ABOVE
+        assert reader.read(b"a,b\n", "x.csv").peak_bytes < guarded_reader.RECYCLE_ABOVE
         assert reader.workers_started == 2
 
 
 def test_a_worker_that_cannot_start_fails_the_run_instead_of_refusing_files(ref, monkeypatch):
-    monkeypatch.setattr(safe_read.sys, "executable", "/bin/false")
+    monkeypatch.setattr(guarded_reader.sys, "executable", "/bin/false")
     with pytest.raises(RuntimeError, match="the reader process did not start"):
         SafeReader(ref).read(b"a,b\n", "x.csv")
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from transforms.safe_text import defuse, readable_name, redact_personal, safe_file_name
+from transforms.core.safe_text import defuse, readable_name, redact_personal, safe_file_name
 
 
 @pytest.mark.parametrize(("text", "written"), [
@@ -60,7 +60,7 @@ def test_phone_and_id_numbers_in_a_name_are_masked(text, redacted):
 def test_the_workbook_warmline_writes_keeps_formula_like_text_as_text(tmp_path, ref):
     import openpyxl
 
-    from transforms.template import FilledRow, write_submission
+    from transforms.read.template import FilledRow, write_submission
 
     path = write_submission(tmp_path / "t.xlsx", ref, "=HYPERLINK(\"http://evil.example\")", None,
                             [FilledRow("=1+1", {"走访慰问户数（户）": "@SUM(A1)"}), FilledRow("+犁市镇")])

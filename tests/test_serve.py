@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import BIN, clean_env, interrupt, make_home, start_prefect_server, stop_prefect_server
 from transforms import warehouse
-from transforms.template import FilledRow, write_submission
+from transforms.read.template import FilledRow, write_submission
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from transforms import warehouse
-from transforms.publish import publish
-from transforms.query import csv_cell, one_line
+from transforms.warehouse.analysts_copy import publish
+from transforms.warehouse.query import csv_cell, one_line
 
 WARMLINE = str(Path(sys.executable).with_name("warmline"))
 HEADLINE = ("select as_of_date, households_visited, households_visited_qualifier, funds_disbursed, units_missing "

@@ -20,13 +20,13 @@ from typer.testing import CliRunner
 from tests.conftest import ingest_inbox
 from tests.test_checks import D, campaign, send  # noqa: F401 (campaign: the scenario fixture, used by name)
 from transforms import warehouse
-from transforms.ingest import Ingestor
-from transforms.gate import decide
-from transforms.publication import record_publication
-from transforms.quality_docs import docs_index, settle_kept, stored_validations
-from transforms.status import day_status
-from transforms.status_page import render_status_page
-from transforms.validation import SubmissionValidator
+from transforms.day.gate import decide
+from transforms.day.release_log import record_publication
+from transforms.day.status import day_status
+from transforms.day.status_page import render_status_page
+from transforms.ingest.ingestor import Ingestor
+from transforms.validate.data_docs import docs_index, settle_kept, stored_validations
+from transforms.validate.suites import SubmissionValidator
 
 DOCS = "data/quality/gx/uncommitted/data_docs/local_site/index.html"
 

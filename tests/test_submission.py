@@ -3,10 +3,10 @@ from decimal import Decimal
 
 import pytest
 
-from transforms.figures import AT_LEAST, EXACT, UNSPECIFIED
-from transforms.submission import SubmissionParser, parse_date
-from transforms.unit_facts import unit_facts
-from transforms.workbook import Sheet, cell_ref
+from transforms.core.figures import AT_LEAST, EXACT, UNSPECIFIED
+from transforms.read.parser import SubmissionParser, parse_date
+from transforms.read.unit_facts import unit_facts
+from transforms.read.workbook import Sheet, cell_ref
 
 START, END = dt.date(2023, 12, 15), dt.date(2024, 3, 15)
 

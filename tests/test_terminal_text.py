@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ingest_inbox
-from transforms.demo import DEMO_DATE
-from transforms.safe_text import printable, shortened
-from transforms.template import FilledRow, write_submission
+from transforms.core.safe_text import printable, shortened
+from transforms.read.template import FilledRow, write_submission
+from transforms.read.worked_example import DEMO_DATE
 
 WARMLINE = str(Path(sys.executable).with_name("warmline"))
 LONG = "仁化县" + "a" * 230 + ".xlsx"  # 244 bytes, near ext4's 255

@@ -15,9 +15,9 @@ import pytest
 from tests.conftest import ingest_inbox, write_rows
 from tests.test_status import page_row, read_status, row, status
 from transforms import warehouse
-from transforms.formatting import local_time_text
-from transforms.status_page import render_status_page
-from transforms.template import FilledRow, write_submission
+from transforms.core.display import local_time_text
+from transforms.day.status_page import render_status_page
+from transforms.read.template import FilledRow, write_submission
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SENT = dt.date(2023, 12, 22)  # the day every file of the scenario came in

@@ -9,9 +9,9 @@ import runpy
 import pytest
 
 from tests.conftest import REPO
-from transforms.headers import HeaderCatalogue
-from transforms.submission import SubmissionParser
-from transforms.workbook import read_sheets
+from transforms.read.headers import HeaderCatalogue
+from transforms.read.parser import SubmissionParser
+from transforms.read.workbook import read_sheets
 
 CORPUS = runpy.run_path(str(REPO / "tests" / "wording" / "make_wording_corpus.py"))
 # Floors, not targets: each half's (precision, recall) when last measured (README, "How well it reads"), so that

@@ -30,7 +30,7 @@ def test_the_writer_warms_up_without_recording_or_keeping_anything(home):
 
 def test_the_writer_can_give_freed_memory_back_to_the_system():
     """glibc's malloc_trim is found and runs: the writer calls it after every task (its arenas grow otherwise)."""
-    from transforms.memory import release_free_memory
+    from transforms.core.memory import release_free_memory
 
     blocks = [bytearray(4096) for _ in range(50_000)]  # 200 MB in small blocks, then freed
     del blocks
@@ -40,6 +40,6 @@ def test_the_writer_can_give_freed_memory_back_to_the_system():
 def test_the_c_library_takes_the_writers_limit_on_malloc_arenas():
     """The writer's flat memory over thousands of files rests on glibc taking this (benchmarks/RESULTS.md); a C
     library that refuses it must show here, not as slow growth in production."""
-    from transforms.memory import limit_malloc_arenas
+    from transforms.core.memory import limit_malloc_arenas
 
     assert limit_malloc_arenas() is True

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms import warehouse
-from transforms.audit import audit
-from transforms.ingest import IngestFailed, Ingestor
-from transforms.layout import Layout
-from transforms.load import Outcome
-from transforms.reference import Reference
-from transforms.safe_text import printable, readable_name
+from transforms.core.layout import Layout
+from transforms.core.reference import Reference
+from transforms.core.safe_text import printable, readable_name
+from transforms.ingest.ingestor import IngestFailed, Ingestor
+from transforms.ingest.record import Outcome
+from transforms.warehouse.audit import audit
 
 AS_EXPECTED, LOST, MISREAD = "as expected", "lost", "misread"
 WRONGLY_REJECTED, WRONG_RULE, NO_REPORT = "wrongly rejected", "wrong rule", "no report"
@@ -246,7 +246,7 @@ def printed(layout: Layout, ref: Reference, outcomes: list[Outcome], days: list[
     by the command line's own functions into text (no colour: any escape in it came from a file)."""
     from flows import cli
     from flows.ingest_submission import outcome_summary
-    from transforms.status import day_status
+    from transforms.day.status import day_status
 
     buffer = io.StringIO()
     console = cli.PlainConsole(file=buffer, width=200, highlight=False, markup=False, color_system=None)
@@ -279,11 +279,11 @@ def swallowed_markup(text: str, rejected_names: list[str]) -> list[Injection]:
 def write_outputs(layout: Layout, ref: Reference, days: list[dt.date]) -> list[Path]:
     """What a day's work writes for people: status.html and the bulletin of each day, the Parquet marts, and the
     figures as `warmline sql` writes a CSV. Returns the pages and CSV files written."""
-    from transforms.bulletin import bulletin_folder, load_wording, write_bulletin
-    from transforms.publish import publish
-    from transforms.query import write_result
-    from transforms.status import day_status
-    from transforms.status_page import status_folder, write_status_page
+    from transforms.bulletin.build import bulletin_folder, load_wording, write_bulletin
+    from transforms.day.status import day_status
+    from transforms.day.status_page import status_folder, write_status_page
+    from transforms.warehouse.analysts_copy import publish
+    from transforms.warehouse.query import write_result
 
     written = []
     con = warehouse.connect(layout.warehouse)

@@ -36,9 +36,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 
-from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
-from transforms.reference import load_reference  # noqa: E402
-from transforms.template import FilledRow, write_submission  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE  # noqa: E402
+from transforms.core.reference import load_reference  # noqa: E402
+from transforms.read.template import FilledRow, write_submission  # noqa: E402
 
 DEFAULT_OUT = HERE / "corpus"
 ZIP_TIME = (2023, 12, 20, 0, 0, 0)

@@ -49,10 +49,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 
-from transforms.layout import SHIPPED_REFERENCE  # noqa: E402
-from transforms.reference import Reference, load_reference  # noqa: E402
-from transforms.safe_text import CONTROL_CHARACTER  # noqa: E402
-from transforms.template import COLUMNS, FilledRow  # noqa: E402
+from transforms.core.layout import SHIPPED_REFERENCE  # noqa: E402
+from transforms.core.reference import Reference, load_reference  # noqa: E402
+from transforms.core.safe_text import CONTROL_CHARACTER  # noqa: E402
+from transforms.read.template import COLUMNS, FilledRow  # noqa: E402
 
 
 def _load_make_fuzz():

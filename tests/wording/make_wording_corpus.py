@@ -103,7 +103,7 @@ class Score:
 
 def read_header(catalogue, phrase: Phrase, unit_column: bool = False):
     """What the header reader makes of a phrase as a header: (indicator, item_type), Nones when unmapped."""
-    from transforms.headers import HeaderMatch
+    from transforms.read.headers import HeaderMatch
 
     found = catalogue.read(phrase.header_words, unit=phrase.measure) if unit_column else catalogue.read(phrase.header)
     return (found.indicator, found.item_type) if isinstance(found, HeaderMatch) else (None, None)
@@ -132,7 +132,7 @@ def without_words_seen_only_in(ref, test: list[Phrase], train: list[Phrase]):
     is of the lexicon's reach, not of the code's."""
     import dataclasses
 
-    from transforms.headers import split_header
+    from transforms.read.headers import split_header
 
     def learnt_from_test(word: str) -> bool:
         name = split_header(word)[0]
@@ -154,7 +154,7 @@ def cross_validate(ref, folds: int) -> tuple[Score, list[tuple]]:
     """Precision and recall on the development half by document folds, each fold read with a lexicon stripped of
     the words only it contains (without_words_seen_only_in): an estimate of how the reader does on wordings
     it was not tuned on, without scoring the held-out half. With the errors of every fold."""
-    from transforms.headers import HeaderCatalogue
+    from transforms.read.headers import HeaderCatalogue
 
     phrases = load("dev")
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
@@ -214,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     splits = [args.split] if args.split else list(SPLITS)
     if args.cv:
         sys.path.insert(0, str(REPO))
-        from transforms.layout import SHIPPED_REFERENCE
-        from transforms.reference import load_reference
+        from transforms.core.layout import SHIPPED_REFERENCE
+        from transforms.core.reference import load_reference
 
         result, errors = cross_validate(load_reference(SHIPPED_REFERENCE), args.cv)
         print(result.line(f"dev, {args.cv} folds"))
@@ -228,9 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         splits = ["dev"]  # scoring the held-out half spends it: only when asked by name (--split heldout)
     if args.score:
         sys.path.insert(0, str(REPO))
-        from transforms.headers import HeaderCatalogue
-        from transforms.layout import SHIPPED_REFERENCE
-        from transforms.reference import load_reference
+        from transforms.core.layout import SHIPPED_REFERENCE
+        from transforms.core.reference import load_reference
+        from transforms.read.headers import HeaderCatalogue
 
         catalogue = HeaderCatalogue(load_reference(SHIPPED_REFERENCE))
         for split in splits:

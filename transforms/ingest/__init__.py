@@ -1,0 +1,1 @@
+"""A landed file's way in: received, read, validated and recorded with its outcome, or refused with a report."""

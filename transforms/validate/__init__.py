@@ -1,0 +1,1 @@
+"""Great Expectations: the suites run on a parsed submission, and their Data Docs."""
