@@ -40,8 +40,8 @@ WRITER_API = "writer-api.txt"
 WRITER_LOG = "writer.log"
 WRITER_LOCK_FD = "WARMLINE_WRITER_LOCK_FD"  # the lock's descriptor, kept open when the writer starts afresh
 WRITER_READY = "writer-ready.txt"  # the writer's process id, written once it has warmed up and takes tasks
-WRITER_START_TIMEOUT = 60  # seconds a command waits for the writer it started to warm up (3 s on 2 idle cores)
-# A first start on a fresh home runs the database migrations: 10–25 s measured on 2 cores; allow for a slow disk.
+WRITER_START_TIMEOUT = 60  # seconds a command waits for the writer it started to warm up: a few on idle cores
+# A first start on a fresh home runs the database migrations, which take a while on a small machine and a slow disk.
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
 
@@ -220,7 +220,7 @@ def server_environment(layout: Layout) -> dict[str, str]:
         "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
     })
     # The server opens its database from threads that come and go; with an arena of glibc's malloc for each, it
-    # grew about 1 MiB every 100 files served. Two arenas keep it flat (benchmarks/RESULTS.md).
+    # grew with every file served. Two arenas slow that (benchmarks/RESULTS.md).
     env.setdefault("MALLOC_ARENA_MAX", str(SERVICE_ARENAS))
     return env
 

@@ -165,12 +165,12 @@ def ingest_files(paths: list[Path], home: str, con, batch_key: str, complete: bo
     return _ingest_batch(paths, home, con, complete=paths if complete else [])
 
 
-# Reading and validation on Dask: one task per worker's share of a batch (Prefect's cost is per task, ~10 ms);
+# Reading and validation on Dask: one task per worker's share of a batch (Prefect's cost is per task);
 # as many shares as WARMLINE_DASK_WORKERS says there are workers.
 DASK_SHARES = 2
 # Files per ingest task: within a task, Ingestor.ingest_many records them in transactions of
 # transforms.ingest.ingestor.BATCH_FILES and reads the next batch while one is validated, which a task of one batch
-# cannot do (1,000 files: 10.4 ms a file in tasks of 200, see benchmarks/RESULTS.md).
+# cannot do (tasks of 200 were measurably slower: benchmarks/RESULTS.md).
 TASK_FILES = 1000
 
 _prepared: set[str] = set()  # homes whose warehouse this process has prepared (tables, reference, views)
@@ -248,7 +248,7 @@ def warm_up(home: str) -> bool:
     from transforms.read.worked_example import write_demo
 
     # before the task worker starts its threads: threads that come and go, each with an arena of its own, made the
-    # writer grow about 1 MiB every 100 files (benchmarks/RESULTS.md)
+    # writer grow with every file it read (benchmarks/RESULTS.md)
     limit_malloc_arenas()
     ingestor = ingestor_for(home)
     layout = Layout(Path(home))

@@ -11,7 +11,7 @@ LOGGING_CONFIG = Path(__file__).with_name("logging.yml")
 
 
 def home() -> Path:
-    """WARMLINE_HOME, default: the current directory (contract, section 2)."""
+    """WARMLINE_HOME, default: the current directory."""
     return Path(os.environ.get("WARMLINE_HOME") or os.getcwd()).resolve()
 
 
@@ -21,7 +21,7 @@ def configure_prefect(layout: Layout) -> Path:
     log_file = layout.logs / "warmline.log"
     os.environ.setdefault("PREFECT_LOGGING_SETTINGS_PATH", str(LOGGING_CONFIG))
     os.environ["PREFECT_LOGGING_HANDLERS_FILE_FILENAME"] = str(log_file)
-    # A small machine needs more than the default 20 s to start Prefect's temporary server.
+    # A small machine needs longer than Prefect's default to start its temporary server.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

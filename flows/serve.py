@@ -39,7 +39,7 @@ log = logging.getLogger("warmline.serve")
 def deployments(layout: Layout, ref: Reference) -> list:
     """The three deployments the service registers: ingest on request, reconcile, daily roll-up.
 
-    Landed files do not go through a deployment: a flow run starts a fresh process (2.5–5 s on 2 cores), so the
+    Landed files do not go through a deployment: a flow run starts a fresh process (seconds on a small machine), so the
     watcher hands them to the writer as background tasks instead. The ingest deployment stays for reruns and
     for users' own triggers (an automation emitting warmline.submission.ingest-requested)."""
     home = str(layout.home)
@@ -92,7 +92,7 @@ def hand_over(path: Path, home: str) -> None:
 
 def rehearse_hand_over(home: str) -> None:
     """Hand the writer a task with no files (it ends at once; "ingest warm-up" among the task runs): a process's
-    first hand-over pays for Prefect's first use of a client and of the task's submission, about 2 s on 2 cores,
+    first hand-over pays for Prefect's first use of a client and of the task's submission, seconds on a small machine,
     which would otherwise delay the first file landed after the service starts."""
     ingest_received_files.delay([], home, "warm-up")
 
@@ -181,7 +181,7 @@ async def run_service(layout: Layout, to_serve: list, api_url: str, ready=None) 
     try:
         # Files that landed while the service was down (or warming up): one reconcile run now, waited for before
         # the service says it is watching, since a hand-over made while a flow run writes to the server's
-        # database waits for it (a file landed during the catch-up took 2 s instead of 0.2).
+        # database waits for it (a file landed during the catch-up waited several times longer).
         await arun_deployment(RECONCILE, timeout=CATCH_UP_TIMEOUT, poll_interval=0.2)
         if ready:
             ready()

@@ -108,7 +108,7 @@ def _number(body: str, original: str) -> Decimal:
     if match:
         return Decimal(match.group(1)) * _MULTIPLIER["亿"] + Decimal(match.group(2)) * _MULTIPLIER["万"]
     if _CHINESE_NUMERAL.match(body):
-        import cn2an  # 0.4 s to import: only for a figure written in Chinese numerals, never for `warmline --help`
+        import cn2an  # slow to import: only for a figure written in Chinese numerals, never for `warmline --help`
 
         try:
             return Decimal(str(cn2an.cn2an(body, "smart")))
@@ -158,7 +158,7 @@ class FigureSum:
 
 
 def sum_figures(figures: Iterable[Figure]) -> FigureSum:
-    """Add figures the contract's way (section 6)."""
+    """Add figures: the value of the parts with a number, the qualifier by sum_qualifier's rule."""
     figures = list(figures)
     known = [f for f in figures if f.qualifier != UNSPECIFIED]
     unspecified = len(figures) - len(known)

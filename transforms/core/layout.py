@@ -1,4 +1,4 @@
-"""The folders of a warmline home (contract, section 2)."""
+"""The folders of a warmline home."""
 
 from __future__ import annotations
 

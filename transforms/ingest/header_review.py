@@ -17,7 +17,7 @@ from transforms.core.reference import Reference
 from transforms.read.headers import ITEMS_ISSUED, HeaderCatalogue, HeaderMatch, split_header
 from transforms.warehouse import sql
 
-if TYPE_CHECKING:  # transforms.ingest.record imports pyarrow: 0.4 s that listing the headers does not need
+if TYPE_CHECKING:  # transforms.ingest.record imports pyarrow, which listing the headers does not need
     from transforms.ingest.record import Receipt
 
 INDICATORS_FILE, ITEM_TYPES_FILE = "indicators.csv", "item_types.csv"

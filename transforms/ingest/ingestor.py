@@ -37,10 +37,9 @@ SKIPPED = "skipped"
 STILL_WRITTEN = "still being written (its size or time changed while it was read); left in the inbox for the next run"
 GONE = "no longer in the inbox: another run took it first"
 SETTLE_SECONDS = 1.0  # a file changed this recently is watched this long before it is read
-# Files validated in one Great Expectations run and recorded in one transaction: enough to spread the ~0.15 s a
-# run costs, few enough that a batch's bytes and parsed cells stay a few MB (memory does not grow with a run).
-# Measured on 1,000 files, with the next batch read while one is validated: 100 a batch 4.5 ms a file, 200 4.0 ms
-# (peak 405 MB), 500 4.0 ms (450 MB).
+# Files validated in one Great Expectations run and recorded in one transaction: enough to spread the fixed cost
+# of a run, few enough that a batch's bytes and parsed cells stay small (memory does not grow with a run).
+# Larger batches were no faster and took more memory (benchmarks/RESULTS.md).
 BATCH_FILES = 200
 MAX_FILE_BYTES = 50 * 2**20  # larger files are archived and refused without being read into memory
 # A file's problems kept one by one (in its report and raw.issues); the rest are counted in one line, so that a
@@ -95,7 +94,7 @@ def archive_copy(content: bytes, target: Path, durable: bool = True) -> bool:
 
 def flush_archive(folder: Path, written: list[Path]) -> None:
     """Make the copies just `written` into the archive `folder` durable before they are recorded: one syncfs() of
-    the archive's filesystem for a batch instead of an fsync() a file (1-2 ms each); fsync() of each file and of
+    the archive's filesystem for a batch instead of an fsync() a file; fsync() of each file and of
     the folder where syncfs is not available (not Linux)."""
     if not written:
         return
@@ -134,7 +133,7 @@ class Arrival:
 
 @functools.lru_cache(maxsize=64)
 def _real_folder(folder: str) -> str:
-    """A folder's real path; cached: resolving a path costs a system call per component (0.7 ms a file)."""
+    """A folder's real path; cached: resolving a path costs a system call per component, for every file."""
     return os.path.realpath(folder)
 
 

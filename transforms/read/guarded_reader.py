@@ -1,11 +1,11 @@
 """Read and parse received files in a separate process with memory and time limits.
 
 A crafted workbook can make the spreadsheet reader (calamine, in Rust) abort the whole interpreter, which no
-try/except catches (shared/notes/tech-notes.md, section 7). Here that ends only the worker: the file is
-refused with the reason, a fresh worker takes the next file, and the run goes on.
+try/except catches (a Rust panic, or a C library running out of memory). Here that ends only the worker: the
+file is refused with the reason, a fresh worker takes the next file, and the run goes on.
 
-Each worker is a long-lived `python -m transforms.read.guarded_reader` process (about 0.16 s to start, then a
-millisecond or two per file), talking over two pipes. It runs the precheck (transforms/read/precheck.py) before
+Each worker is a long-lived `python -m transforms.read.guarded_reader` process (a fraction of a second to start,
+then a millisecond or two per file), talking over two pipes. It runs the precheck (transforms/read/precheck.py) before
 the reader, so that neither costs the parent anything, and a batch is spread over several workers (by default
 two, for the two cores of the machine), each given one file at a time so that its death is always that file's.
 A worker is started with subprocess rather than through multiprocessing so that it imports nothing of the
@@ -124,7 +124,7 @@ class SafeReader:
             waiting = list(reversed(range(len(items))))  # popped from the end: first item first
             busy: dict[Connection, _InFlight] = {}
             try:
-                # All at once before any file's clock runs: a start takes 0.16 s of another file's time limit.
+                # All at once before any file's clock runs: a start would otherwise count against another file's time limit.
                 self._start(min(self.workers, len(items)) - len(self._idle))
                 while waiting or busy:
                     while waiting and len(busy) < self.workers:
@@ -170,7 +170,7 @@ class SafeReader:
             pass
 
     def _start(self, count: int) -> None:
-        """Start `count` more idle workers side by side: each spends its 0.16 s importing, on its own core."""
+        """Start `count` more idle workers side by side: each spends its start importing, on its own core."""
         launched = [_Worker.launch(self.ref, self.limits, self.precheck) for _ in range(count)]
         try:
             for worker in launched:

@@ -1,6 +1,6 @@
 """The worked example: Shaoguan's cold-wave relief figures of 20 December 2023, one workbook per unit.
 
-Figures and wording come from the Civil Affairs Bureau's release of 2023-12-25 (shared/reference/);
+Figures and wording come from the Civil Affairs Bureau's public news release of 2023-12-25;
 each unit's cells are written as an official would, 余 and 约 and 若干 included.
 """
 

@@ -103,7 +103,7 @@ class ResultStore:
             self.context.variables.save()
         for name, spec in (suites or {}).items():
             self.context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=spec["expectations"]))
-        self._results = self.context.validation_results_store  # the property re-reads the project's config: 2 ms
+        self._results = self.context.validation_results_store  # the property re-reads the project's config each time
 
     def keep(self, suite: str, result, name: str, when: dt.datetime | None = None):
         """Store one ExpectationSuiteValidationResult under run `name`; its key, or None when it could not be
@@ -128,8 +128,8 @@ class ResultStore:
         numbers in column `index`), as if each had been validated alone. The file it is kept in, or None.
 
         The whole result is serialised once and kept as one file; settle_kept() splits it per file when the Data
-        Docs are next built. Great Expectations' own serialisation of each file's result cost 5 ms a result, and
-        writing each one into its own run folders 1-2 ms more: most of what ingesting a file cost."""
+        Docs are next built. Great Expectations' own serialisation of each file's result, and writing each
+        one into its own run folders, were most of what ingesting a file cost."""
         batch = {"suite": suite, "index": index, "result": self._as_json(result),
                  "files": [[f.name, f.when.isoformat(), f.start, f.rows] for f in files],
                  "missing": missing_counts(stacked, files)}

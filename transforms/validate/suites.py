@@ -149,7 +149,7 @@ class SubmissionValidator:
 
     def cross_field(self, files: list[list[CellFigure]]) -> list[list[CrossFieldFinding]]:
         """Each file's rows that break a rule of the `cross_field` suite (`files`: each one's figure cells), all
-        files in one run: a run costs about 0.1 s whatever its size."""
+        files in one run: a run's cost hardly depends on its size."""
         rows = [cross_field_rows(cells) for cells in files]
         frame, starts = _stacked(rows, CROSS_FIELD_COLUMNS)
         found: list[list[CrossFieldFinding]] = []
@@ -208,7 +208,7 @@ class SubmissionValidator:
                       run_times: list[dt.datetime] | None = None) -> list[list[Issue]]:
         """validate() of many submissions, with one Great Expectations run per suite for all of them.
 
-        A run costs about 0.1 s whatever its size, which was most of what a file cost; every rule is row by row,
+        A run's cost hardly depends on its size, and it was most of what a file cost; every rule is row by row,
         so the issues of each submission are exactly those validate() finds, in the same order. `run_times`
         (one per submission, distinct) are the times each one's results are kept under for Data Docs.
         """

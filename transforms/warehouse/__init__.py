@@ -98,7 +98,7 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
     for path in sorted(SCHEMA_DIR.glob("ref_*.sql")):
         con.execute(path.read_text(encoding="utf-8"))
     expected = set(ref.campaign.expected_units)
-    # one insert a table (an executemany is a statement a row: 0.1 s for a few hundred units)
+    # one insert a table (an executemany is one statement a row)
     _insert_rows(con, "ref.units", [(u.code, u.name, u.level, u.code in expected, i) for i, u in enumerate(ref.units)])
     _insert_rows(con, "ref.indicators",
                  [(i.code, i.name_zh, i.name_en, i.unit, i.headline, n) for n, i in enumerate(ref.indicators)])

@@ -62,8 +62,7 @@ def publish_analytics(con: duckdb.DuckDBPyConnection, target: Path) -> bool:
 
     When the previous copy has the same tables, views and macros, it is copied as a file and brought up to date:
     the rows of new submissions appended, the small tables replaced. DuckDB's COPY FROM DATABASE rewrites
-    everything and grew with the warehouse (0.15 s at 10 submissions, 0.7 s at 10,000); the file copy costs
-    milliseconds. Anything unexpected (no copy, another schema, counts that do not match) writes it anew."""
+    everything and its time grew with the warehouse; the file copy does not (benchmarks/RESULTS.md). Anything unexpected (no copy, another schema, counts that do not match) writes it anew."""
     tmp = _tmp(target)
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):  # from a publication that crashed half-way
         leftover.unlink(missing_ok=True)
@@ -161,7 +160,7 @@ def _updated_copy(con: duckdb.DuckDBPyConnection, source: str, target: Path, tmp
         raise
     con.execute(f"DETACH {SNAPSHOT}")  # checkpoints the copy
     # Deleted rows leave free blocks DuckDB does not always reuse: a copy grown past twice the warehouse is
-    # written anew (measured: about 0.1 MiB a publication at 10,000 submissions).
+    # written anew.
     if same and tmp.stat().st_size > 2 * _database_bytes(con, source) + 2**20:
         same = False
     if not same:

@@ -182,7 +182,7 @@ def _check_facts(con: duckdb.DuckDBPyConnection, submissions: list[dict], report
 
 
 def recompute_city_totals(con: duckdb.DuckDBPyConnection) -> dict[tuple[dt.date, str], dict]:
-    """marts.city_totals worked out from raw and ref tables in Python (contract, section 8).
+    """marts.city_totals worked out from raw and ref tables in Python (the rule in docs/warehouse.md).
 
     For each day from the campaign's start to the last day computed or reported, each unit's latest loaded
     report as of the day gives its figures; a unit's figure is set aside on a day when campaign.toml declares

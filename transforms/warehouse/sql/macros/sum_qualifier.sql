@@ -1,4 +1,4 @@
--- The qualifier of a sum (contract, section 6): approx if any part is approx, else at_least if any part is,
+-- The qualifier of a sum: approx if any part is approx, else at_least if any part is,
 -- else exact; unspecified when no part has a number. An aggregate: use it where sum(value) is used.
 CREATE OR REPLACE MACRO marts.sum_qualifier(qualifier, value) AS
     CASE
