@@ -169,6 +169,18 @@ def _pairs(outcomes: list[Outcome]) -> pa.Table:
                      "as_of_date": pa.array([d for _, d in pairs], pa.date32())})
 
 
+def _as_recorded(con: duckdb.DuckDBPyConnection, loaded: list[Outcome]) -> dict[str, tuple]:
+    """submission_id → (status, reason, displaced_id) of each loaded outcome as it stood once recorded, in order
+    (supersession_as_recorded.sql)."""
+    if not loaded:
+        return {}
+    table = _columns(("submission_id", "unit_code", "as_of_date", "received_at", "file_name", "position"),
+                     [(o.receipt.submission_id, o.unit_code, o.as_of_date, o.receipt.received_at, o.receipt.file_name,
+                       n) for n, o in enumerate(loaded, start=1)],
+                     (pa.string(), pa.string(), pa.date32(), pa.timestamp("us", tz="UTC"), pa.string(), pa.int32()))
+    return _by_key(con, "supersession_as_recorded", "batch_loaded", table, 1)
+
+
 def _by_key(con: duckdb.DuckDBPyConnection, query: str, name: str, table: pa.Table, width: int) -> dict:
     """Rows of a lookup query over a registered key table, by their first `width` columns."""
     with _registered(con, name, table):
@@ -217,8 +229,9 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
             with _registered(con, "batch_rereads", reread):
                 con.execute(warehouse_sql("record_reread"))
         pairs = _pairs(loaded)
-        # the file counted for each unit and date, and the first receipt of each copied content, as they stand
-        current = _by_key(con, "current_receipts", "batch_pairs", pairs, 2) if loaded else {}
+        # each loaded file's state as it stood once recorded (the rule is supersession_as_recorded.sql's), and the
+        # first receipt of each copied content
+        as_recorded = _as_recorded(con, loaded)
         copied = {o.receipt.sha256 for o in copies}
         first = first_receipts(con, copied)
         status = {row[1]: row[3] for row in first.values()}  # receipt → its status now, as the batch goes on
@@ -229,17 +242,11 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
                 outcome.reason = f"same content as {first_name} ({first_id}, {status[first_id]})"
             reason = outcome.reason  # as the row is written: a loaded file's is set just below
             if outcome.status == LOADED:
-                pair, mine = (outcome.unit_code, outcome.as_of_date), (r.received_at, r.submission_id)
-                counted = current.get(pair)
-                if counted is None or mine > counted[:2]:
-                    if counted is not None:
-                        status[counted[1]] = SUPERSEDED
-                    current[pair] = (*mine, r.file_name)
-                    reason = None
-                else:
-                    reason = f"superseded by {counted[2]} ({counted[1]}), a later file for the same unit and date"
-                    outcome.status = SUPERSEDED  # as it stands once recorded (the statement below agrees)
-                settled.append((outcome, outcome.status, reason))
+                now, reason, displaced = as_recorded[r.submission_id]
+                if displaced is not None:
+                    status[displaced] = SUPERSEDED
+                outcome.status = now  # as it stands once recorded (settle_supersession agrees)
+                settled.append((outcome, now, reason))
             status[r.submission_id] = outcome.status
             if outcome.status != DUPLICATE and r.sha256 in copied and (
                     r.sha256 not in first or (r.received_at, r.submission_id) < tuple(first[r.sha256][:2])):
