@@ -115,6 +115,10 @@ class Writer(TaskWorker):
     async def _subscribe_to_task_scheduling(self) -> None:
         subscription = Subscription(model=TaskRun, path="/task_runs/subscriptions/scheduled", keys=self.task_keys,
                                     client_id=self.client_id, base_url=get_current_settings().api.url)
+        # Prefect's own words, which the log's readers (and the tests) wait for
+        logging.getLogger("prefect.task_worker").info(
+            "Subscribing to runs of task(s): %s",
+            " | ".join(key.split(".")[-1].split("-")[0] for key in sorted(self.task_keys)))
         while True:
             while self.current_tasks:  # the task before still runs
                 await anyio.sleep(0.01)
