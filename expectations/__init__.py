@@ -1,4 +1,5 @@
-"""Great Expectations suites, one JSON file per kind of check; see README.md in this folder."""
+"""Great Expectations suites, one JSON file per kind of check; each rule says why in its meta (why, and the
+message a clerk reads in Chinese and English)."""
 
 from pathlib import Path
 

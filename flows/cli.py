@@ -40,8 +40,6 @@ FILE_COLUMN_CHARS = 48  # a longer file name is shortened in tables (…), so th
 _state = {"debug": False}
 
 STATUS_WORDS = {"reported": "reported", "carried_forward": "carried forward", "missing": "missing"}
-HEADLINE_LABELS = (("households_visited", "households visited", "户"), ("funds_disbursed", "funds disbursed", "yuan"),
-                   ("items_issued", "items issued", "件"), ("patrols_run", "patrols run", "次"))
 
 
 # failures whose message is already written for the operator (raised below the command line)
@@ -151,7 +149,7 @@ def template(unit: Optional[str] = typer.Option(None, "--unit", help="Unit name,
                 raise UserError(f"no unit called {unit!r} in {layout.reference / 'units.csv'}; "
                                 "use a name, alias or code listed there")
             sender = found.name
-        target = output or Path(f"{sender or ref.campaign.city}_寒冬送温暖统计表.xlsx")
+        target = output or Path(f"{sender or ref.campaign.city}_{ref.campaign.short_name}统计表.xlsx")
         write_submission(target, ref, sender)
         out.print(f"wrote {target}")
 
@@ -297,6 +295,8 @@ def _print_outcomes(outcomes: list[dict]) -> None:
 
 
 def _print_summary(summary, ref: Reference) -> None:
+    from transforms.day.status import headline_cells
+
     day = summary.day
     if summary.headline is None:
         out.print(f"No figures for {day}: the day is outside the campaign ({ref.campaign.start_date} "
@@ -304,11 +304,12 @@ def _print_summary(summary, ref: Reference) -> None:
         return
     h = summary.headline
     out.print(f"\n{ref.campaign.name} — city-wide figures as of {day}")
-    for code, label, unit in HEADLINE_LABELS:
-        total = next(t for t in summary.totals if t["indicator"] == code)
+    for figure in ref.headline:
+        total = next(t for t in summary.totals if t["indicator"] == figure.code)
         text = figure_text(total["value"], total["qualifier"], total["parts_unspecified"])
         qualifier = f" ({total['qualifier']})" if total["qualifier"] not in (None, "exact") else ""
-        out.print(f"  {label}: {text} {unit}{qualifier}" if total["qualifier"] else f"  {label}: no figure")
+        out.print(f"  {figure.label_en}: {text} {figure.unit_en}{qualifier}" if total["qualifier"]
+                  else f"  {figure.label_en}: no figure")
     out.print(f"  units: {h['units_reporting']} reporting, {h['units_carried']} carried forward, "
               f"{h['units_missing']} missing")
 
@@ -323,14 +324,11 @@ def _print_summary(summary, ref: Reference) -> None:
 
     units = Table(title=f"Units, {day}", title_justify="left")
     for column, justify in (("unit", "left"), ("code", "left"), ("status", "left"), ("report of", "left"),
-                            ("households", "right"), ("funds (yuan)", "right"), ("items", "right"),
-                            ("patrols", "right")):
+                            *((figure.column_en, "right") for figure in ref.headline)):
         units.add_column(column, justify=justify)
     for u in summary.units:
         units.add_row(u["unit_name"], u["unit_code"], STATUS_WORDS[u["day_status"]],
-                      str(u["report_date"] or "—"),
-                      *(figure_text(u[c], u[f"{c}_qualifier"], u.get(f"{c}_unspecified") or 0)
-                        for c, _, _ in HEADLINE_LABELS))
+                      str(u["report_date"] or "—"), *headline_cells(u, ref.headline))
     out.print(units)
     if summary.missing:
         out.print(f"{len(summary.missing)} units missing: " + ", ".join(u["unit_name"] for u in summary.missing))
@@ -710,18 +708,18 @@ def audit() -> None:
 
 
 def _print_status_units(status) -> None:
-    from transforms.day.status import COMPLETENESS, HEADLINE, figures_cell, files_cell, headline_cells, received_cell
+    from transforms.day.status import COMPLETENESS, figures_cell, files_cell, headline_cells, received_cell
 
     out.print("  units: " + ", ".join(f"{n} {COMPLETENESS[k][1]}" for k, n in status.counts().items()))
     units = Table(title=f"Units, {status.day}", title_justify="left")
     for column, justify in (("unit", "left"), ("code", "left"), ("status", "left"), ("report of", "left"),
-                            ("received", "left"), ("figures", "right"), *((en, "right") for _, _, en in HEADLINE),
+                            ("received", "left"), ("figures", "right"), *((h.column_en, "right") for h in status.headline),
                             ("files of the day", "left")):
         units.add_column(column, justify=justify, overflow="fold")
     for u in status.units:
         units.add_row(u["unit_name"], u["unit_code"], COMPLETENESS[u["completeness"]][1],
                       str(u["report_date"] or "—"), received_cell(u, status.now), figures_cell(u),
-                      *headline_cells(u), files_cell(u["files"]))
+                      *headline_cells(u, status.headline), files_cell(u["files"]))
     out.print(units)
 
 

@@ -151,7 +151,7 @@ def test_init_is_idempotent(tmp_path):
     assert "already set up; nothing changed" in second.stdout
     assert sorted(p.name for p in (home / "data/reference").iterdir()) == \
         ["bulletin_phrases.csv", "campaign.toml", "header_words.csv", "indicators.csv", "item_types.csv",
-         "measures.csv", "units.csv"]
+         "measures.csv", "template.csv", "units.csv"]
 
 
 def test_commands_outside_a_home_fail_with_one_line_and_the_fix(tmp_path):

@@ -132,3 +132,19 @@ def test_a_blank_figure_is_not_a_zero(con):
     assert con.execute("SELECT unit_code, figures_reported FROM marts.completeness WHERE as_of_date = ? AND "
                        "unit_code IN ('440204', '440222') ORDER BY unit_code", [D(2023, 12, 20)]).fetchall() == \
         [("440204", 1), ("440222", 1)]
+
+
+def test_the_sql_qualifier_of_a_sum_and_the_python_one_agree_on_every_mix(con):
+    """The rule lives twice, as the macro the marts sum with and as combine_qualifiers the parser sums a unit's
+    rows with: every mix of up to three parts must give the same qualifier in both."""
+    import itertools
+
+    from transforms.core.figures import QUALIFIERS, UNSPECIFIED, combine_qualifiers
+
+    mixes = [mix for size in (1, 2, 3) for mix in itertools.combinations_with_replacement(QUALIFIERS, size)]
+    assert len(mixes) == 34
+    for mix in mixes:
+        rows = [(q, None if q == UNSPECIFIED else 1.0) for q in mix]
+        (in_sql,), = con.execute("SELECT marts.sum_qualifier(q, v) FROM (SELECT unnest($q) AS q, unnest($v) AS v)",
+                                 {"q": [q for q, _ in rows], "v": [v for _, v in rows]}).fetchall()
+        assert in_sql == combine_qualifiers(mix), mix

@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO))
 from transforms.core.layout import SHIPPED_REFERENCE  # noqa: E402
 from transforms.core.reference import Reference, load_reference  # noqa: E402
 from transforms.core.safe_text import CONTROL_CHARACTER  # noqa: E402
-from transforms.read.template import COLUMNS, FilledRow  # noqa: E402
+from transforms.read.template import FilledRow  # noqa: E402
 
 
 def _load_make_fuzz():
@@ -69,7 +69,7 @@ SEED = 20240317
 LOADED, REJECTED, EITHER = "loaded", "rejected", "loaded-or-rejected"
 SHEET, STRINGS, BOOK = "xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "xl/workbook.xml"
 # Headers of the template by text -> (indicator, item type): what a figure under each header is read as.
-HEADER_MEANING = {head: (code, item) for code, item, head in COLUMNS}
+HEADER_MEANING = {c.header: (c.indicator, c.item_type) for c in load_reference(SHIPPED_REFERENCE).template}
 # The columns the generated tables fill: no cross-field rule relates them, so a good table raises no error.
 FILLED = ("走访慰问户数（户）", "发放资金（元）", "棉衣（件）", "棉被（床）")
 TOWNS = ("犁市镇", "花坪镇", "乐园镇", "东河街道", "新韶镇", "十里亭镇")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from transforms.warehouse import sql
+from transforms.warehouse import rows
 from transforms.warehouse.unread import Unread, day_unread, may_be_short
 
 
@@ -94,27 +94,20 @@ class BulletinData:
         return [u for u in self.units if u.expected and u.status == status]
 
 
-def rows(con: duckdb.DuckDBPyConnection, name: str, day: dt.date | None = None) -> list[dict]:
-    """The rows of transforms/warehouse/sql/queries/<name>.sql as dicts, $day bound when given."""
-    cursor = con.execute(sql(name), {"day": day} if day is not None else None)
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
-
-
 def read_bulletin_data(con: duckdb.DuckDBPyConnection, day: dt.date) -> BulletinData:
     """Read day `day` from the marts; BulletinError when nothing has been computed for it."""
     campaign = rows(con, "bulletin_campaign")
-    headline = rows(con, "bulletin_headline", day)
+    headline = rows(con, "bulletin_headline", {"day": day})
     if not campaign or not headline:
         raise BulletinError(f"no figures for {day} in the warehouse: the day is outside the campaign or has not "
                             f"been computed; run `warmline run --date {day}` first")
     figures = [SourceFigure(**{k: r[k] for k in SourceFigure.__dataclass_fields__})
-               for r in rows(con, "bulletin_unit_figures", day)]
+               for r in rows(con, "bulletin_unit_figures", {"day": day})]
     units = tuple(
         UnitReport(u["unit_code"], u["unit_name"], u["level"], u["expected"], u["day_status"], u["report_date"],
                    u["submission_id"], u["file_name"], tuple(f for f in figures if f.unit_code == u["unit_code"]),
                    u["rejected_files"])
-        for u in rows(con, "bulletin_units", day))
+        for u in rows(con, "bulletin_units", {"day": day}))
     city = tuple(
         CityFigure(h["indicator"], h["name_zh"], h["unit"], h["value"], h["qualifier"], h["parts_unspecified"],
                    tuple(f for f in figures if f.indicator == h["indicator"] and f.item_type is None))
@@ -125,5 +118,5 @@ def read_bulletin_data(con: duckdb.DuckDBPyConnection, day: dt.date) -> Bulletin
         headline=city, units_reporting=first["units_reporting"], units_carried=first["units_carried"],
         units_missing=first["units_missing"], units=units,
         indicators={i["indicator"]: i for i in rows(con, "bulletin_indicators")},
-        history=tuple(rows(con, "bulletin_headline_by_day", day)),
-        corrections=tuple(rows(con, "corrections_before_day", day)), unread=tuple(day_unread(con, day)))
+        history=tuple(rows(con, "bulletin_headline_by_day", {"day": day})),
+        corrections=tuple(rows(con, "corrections_before_day", {"day": day})), unread=tuple(day_unread(con, day)))

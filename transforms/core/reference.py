@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -189,6 +190,7 @@ class Campaign:
     checks: Checks = Checks()
     overlaps: tuple[Overlap, ...] = ()
     headline_numbers: HeadlineNumbers = HeadlineNumbers()
+    short_name: str = ""  # 寒冬送温暖: names the template workbook a clerk is given (寒冬送温暖统计表.xlsx)
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ class Reference:
     campaign: Campaign
     measures: tuple[Measure, ...] = ()
     header_words: tuple[HeaderWord, ...] = ()
+    template: tuple[TemplateColumn, ...] = ()  # the columns of the campaign's standard workbook, left to right
     _unit_by_alias: dict[str, Unit] = field(default_factory=dict, repr=False, compare=False)
 
     def unit(self, code: str) -> Unit:
@@ -216,8 +219,35 @@ class Reference:
         return max(hits, key=lambda hit: hit[0])[1] if hits else None
 
     @property
-    def headline_codes(self) -> tuple[str, ...]:
-        return tuple(i.code for i in self.indicators if i.headline)
+    def headline(self) -> tuple[HeadlineFigure, ...]:
+        """The headline indicators (headline = 1 in indicators.csv), in catalogue order, as people read them."""
+        families = {m.word: m.family for m in self.measures}
+        return tuple(HeadlineFigure(i.code, i.name_zh, i.code.replace("_", " "),
+                                    "yuan" if families.get(i.unit) == "元" else i.unit)
+                     for i in self.indicators if i.headline)
+
+
+@dataclass(frozen=True)
+class TemplateColumn:
+    """A column of the campaign's standard workbook (template.csv): its header, and what it holds."""
+
+    header: str  # 棉被（床）
+    indicator: str  # items_issued
+    item_type: str | None  # 棉被, or None
+
+
+@dataclass(frozen=True)
+class HeadlineFigure:
+    """A headline indicator as the command line and the status show it."""
+
+    code: str
+    name_zh: str  # 走访慰问户数
+    label_en: str  # the code in words: households visited
+    unit_en: str  # its measure word in an English line: 户, or yuan for money
+
+    @property
+    def column_en(self) -> str:
+        return f"{self.label_en} ({self.unit_en})"
 
 
 def _aliases(text: str) -> tuple[str, ...]:
@@ -267,6 +297,9 @@ def _overlaps(settings: dict) -> tuple[Overlap, ...]:
                  for o in settings.get("overlaps", []))
 
 
+INDICATOR_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def _repeated(codes: list[str]) -> list[str]:
     """The codes listed more than once, in the order they first appear."""
     return [code for code, times in Counter(codes).items() if times > 1]
@@ -293,6 +326,9 @@ def load_reference(folder: Path) -> Reference:
         ItemType(r["item_type"].strip(), r["unit"].strip(), _aliases(r["aliases"]))
         for r in _read_csv(folder / "item_types.csv")
     )
+    template = tuple(TemplateColumn(r["header"].strip(), r["indicator"].strip(),
+                                    (r.get("item_type") or "").strip() or None)
+                     for r in _read_csv(_shipped_if_missing(folder, "template.csv")))
     with (folder / "campaign.toml").open("rb") as fh:
         settings = tomllib.load(fh)
     c = settings["campaign"]
@@ -303,6 +339,7 @@ def load_reference(folder: Path) -> Reference:
         daily_deadline=dt.time(hour, minute), rollup_cron=c.get("rollup_cron", "0 18 * * *"),
         expected_units=tuple(str(u) for u in c["expected_units"]),
         checks=_checks(settings), overlaps=_overlaps(settings), headline_numbers=headline_numbers(settings),
+        short_name=str(c.get("short_name", "")),
     )
     by_alias: dict[str, Unit] = {}
     for unit in units:
@@ -315,9 +352,25 @@ def load_reference(folder: Path) -> Reference:
             where = "; ".join(f"{code} on lines {', '.join(str(n + 2) for n, c in enumerate(codes) if c == code)}"
                               for code in twice)
             raise ValueError(f"{name} lists the same code more than once ({where}): keep one line for each")
+    if odd := [n + 2 for n, i in enumerate(indicators) if not INDICATOR_CODE.fullmatch(i.code)]:
+        # the codes name columns of the warehouse's views (marts.headline): plain words only
+        raise ValueError(f"indicators.csv has a code that is not lower-case letters, digits and _ on line(s) "
+                         f"{', '.join(map(str, odd))}: write it like households_visited")
+    families = {m.family: m.word for m in measures}
+    if odd := [f"line {n + 2}: {i.measure}" for n, i in enumerate(indicators) if i.measure and i.measure not in families]:
+        raise ValueError(f"indicators.csv names a measure family that measures.csv does not have ({'; '.join(odd)}): "
+                         f"the column measure takes the family of the indicator's unit, one of "
+                         f"{', '.join(families)} (份 and 床 are counted in the family 件)")
+    if not any(i.headline for i in indicators):
+        raise ValueError("indicators.csv marks no indicator as headline (column headline = 1): mark the figures "
+                         "the bulletin leads with")
     known = {u.code for u in units}
     unknown = [u for u in campaign.expected_units if u not in known]
     unknown += [u for o in campaign.overlaps for u in (o.unit_code, *o.includes) if u not in known]
     if unknown:
         raise ValueError(f"campaign.toml expects units not in units.csv: {', '.join(unknown)}")
-    return Reference(units, indicators, item_types, campaign, measures, header_words, by_alias)
+    codes = {i.code for i in indicators}
+    if stray := [c.header for c in template if c.indicator not in codes]:
+        raise ValueError(f"template.csv has columns for indicators not in indicators.csv: {', '.join(stray)}; "
+                         "add the indicator or remove the column")
+    return Reference(units, indicators, item_types, campaign, measures, header_words, template, by_alias)

@@ -17,7 +17,7 @@ import duckdb
 from expectations import SUITES_DIR
 from transforms.core.display import local_time_text, plain_number
 from transforms.core.reference import CHECK_NAMES, Reference
-from transforms.warehouse import sql
+from transforms.warehouse import rows, sql
 
 MISSING, LATE, FALLS, OUTLIER, CROSS_FIELD, PLAUSIBILITY = CHECK_NAMES
 MAD_TO_SIGMA = 0.6745  # the modified z-score of Iglewicz and Hoaglin, as DHIS2 uses it
@@ -45,11 +45,8 @@ class CheckResult:
 
 
 def day_rows(con: duckdb.DuckDBPyConnection, name: str, day: dt.date) -> list[dict]:
-    """The rows of the query transforms/warehouse/sql/queries/<name>.sql for day `day`, as dicts; plain Python values (no
-    pandas: it costs `warmline status` most of a second to import)."""
-    cursor = con.execute(sql(name), {"day": day})
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+    """The rows of query `name` for day `day` (warehouse.rows with $day)."""
+    return rows(con, name, {"day": day})
 
 
 def modified_z(value: float, history: list[float]) -> tuple[float | None, float, float]:

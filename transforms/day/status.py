@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from transforms.core.display import figure_text, local_time_text, plain_number
-from transforms.core.reference import Reference
+from transforms.core.reference import HeadlineFigure, Reference
 from transforms.day.checks import CheckResult, DayChecks, day_rows
 from transforms.day.release_log import corrections_since_publication
 from transforms.validate.data_docs import StoredValidation, validations_of
@@ -27,9 +27,6 @@ FILE_STATES = {"loaded": ("已入库", "loaded"), "rejected": ("退回", "reject
                NEEDS_LOOK: ("需核对", "needs a look")}
 CHECKS = {"missing_units": "未报送", "late_units": "迟报", "cumulative_falls": "累计数下降", "outlier": "新增异常",
           "cross_field": "指标间矛盾", "plausibility": "比例不合理"}
-# the four headline figures: (code, Chinese, English with unit)
-HEADLINE = (("households_visited", "走访户数", "households"), ("funds_disbursed", "资金（元）", "funds (yuan)"),
-            ("items_issued", "物资（件）", "items"), ("patrols_run", "巡查（次）", "patrols"))
 PUBLISHED, FORCED, BLOCKED, NOT_YET = "published", "forced", "blocked", "not_published"
 
 
@@ -76,6 +73,7 @@ class DayStatus:
     validations: dict[str, list[StoredValidation]] = field(default_factory=dict)  # submission_id → its results
     unread: list[Unread] = field(default_factory=list)  # figures in the counted files that were not loaded
     now: dt.datetime | None = None  # when read (campaign time; default: the clock): which times need their year
+    headline: tuple[HeadlineFigure, ...] = ()  # the campaign's headline indicators, each unit's shown beside it
 
     def __post_init__(self) -> None:
         if self.now is None:
@@ -144,7 +142,8 @@ def day_status(con: duckdb.DuckDBPyConnection, ref: Reference, day: dt.date,
         checks=DayChecks(ref).run(con, day), revisions=day_rows(con, "status_revisions", day),
         corrections=corrections, changed_since_published=day_rows(con, "status_day_changes", day),
         publications=day_rows(con, "status_publications", day), overlaps=day_rows(con, "status_overlaps", day),
-        validations=validations, unread=unread, now=(now or dt.datetime.now(tz)).astimezone(tz))
+        validations=validations, unread=unread, now=(now or dt.datetime.now(tz)).astimezone(tz),
+        headline=ref.headline)
 
 
 # -- words shared by the command line and status.html --------------------------------------------------------
@@ -208,10 +207,10 @@ def figures_cell(unit: dict) -> str:
     return f"{unit['figures_reported']}{extra}{unread}"
 
 
-def headline_cells(unit: dict) -> list[str]:
-    """The unit's four headline figures; a figure not given is '—', never 0."""
-    return [figure_text(unit.get(code), unit.get(f"{code}_qualifier"), unit.get(f"{code}_unspecified") or 0)
-            for code, _, _ in HEADLINE]
+def headline_cells(unit: dict, headline: tuple[HeadlineFigure, ...]) -> list[str]:
+    """The unit's headline figures; a figure not given is '—', never 0."""
+    return [figure_text(unit.get(h.code), unit.get(f"{h.code}_qualifier"), unit.get(f"{h.code}_unspecified") or 0)
+            for h in headline]
 
 
 def received_cell(unit: dict, now: dt.datetime) -> str:

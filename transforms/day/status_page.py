@@ -9,7 +9,7 @@ from pathlib import Path
 
 from transforms.core.safe_text import printable
 from transforms.day.checks import CheckResult
-from transforms.day.status import (BLOCKED, CHECKS, COMPLETENESS, FILE_STATES, FORCED, HEADLINE, NOT_YET, DayStatus,
+from transforms.day.status import (BLOCKED, CHECKS, COMPLETENESS, FILE_STATES, FORCED, NOT_YET, DayStatus,
                                change_text, effect, figures_cell, file_note, file_state, headline_cells,
                                received_cell, warning_place)
 from transforms.warehouse.unread import REASONS
@@ -106,10 +106,10 @@ def _units(status: DayStatus, page_dir: Path) -> str:
             f'<td class="nowrap">{escape(u["unit_name"])}</td>{_cell(u["unit_code"], "nowrap")}'
             f'<td>{_badge(u["completeness"], f"{zh} {en}")}</td>'
             + _cell(str(u["report_date"] or "—"), "nowrap") + _cell(received_cell(u, status.now), "nowrap")
-            + _cell(figures_cell(u), "num") + "".join(_cell(t, "num") for t in headline_cells(u))
+            + _cell(figures_cell(u), "num") + "".join(_cell(t, "num") for t in headline_cells(u, status.headline))
             + f'<td class="files">{files}</td></tr>')
     head = ["单位<br>unit", "代码<br>code", "报送<br>status", "数据日期<br>report of", "收到<br>received",
-            "填报指标<br>figures"] + [f"{zh}<br>{escape(en)}" for _, zh, en in HEADLINE] + \
+            "填报指标<br>figures"] + [f"{escape(h.name_zh)}<br>{escape(h.column_en)}" for h in status.headline] + \
         ["文件与校验<br>files and validation"]
     counts = status.counts()
     chips = "".join(f'<span>{_badge(k, f"{COMPLETENESS[k][0]} {COMPLETENESS[k][1]}")} {n}</span>'

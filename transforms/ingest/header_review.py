@@ -15,7 +15,7 @@ import duckdb
 from transforms.core.figures import normalise_text
 from transforms.core.reference import Reference
 from transforms.read.headers import ITEMS_ISSUED, HeaderCatalogue, HeaderMatch, split_header
-from transforms.warehouse import sql
+from transforms.warehouse import rows
 
 if TYPE_CHECKING:  # transforms.ingest.record imports pyarrow, which listing the headers does not need
     from transforms.ingest.record import Receipt
@@ -27,20 +27,14 @@ class ReviewError(ValueError):
     """An accepted mapping that cannot be written; the message says why and what to give instead."""
 
 
-def _rows(con: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
-    cursor = con.execute(sql(name))
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
 def headers_read(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every header mapped to an indicator, with how (alias, or inferred with the rule and words), files and cells."""
-    return _rows(con, "headers_read")
+    return rows(con, "headers_read")
 
 
 def headers_unread(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every header left unmapped, with why, what it could be, files, cells and an example cell."""
-    return _rows(con, "headers_unread")
+    return rows(con, "headers_unread")
 
 
 def header_key(text: str) -> str:

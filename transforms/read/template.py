@@ -14,27 +14,6 @@ SHEET_NAME = "统计表"
 LABEL_HEADER = "镇（街道）"
 TOTAL_LABEL = "合计"
 BLANK_ROWS = 12
-# Columns of the template, left to right: (indicator code, item type or None, header text).
-COLUMNS: tuple[tuple[str, str | None, str], ...] = (
-    ("households_visited", None, "走访慰问户数（户）"),
-    ("persons_visited", None, "走访慰问人数（人）"),
-    ("person_visits", None, "走访慰问人次（人次）"),
-    ("children_visited", None, "走访儿童人数（人）"),
-    ("funds_disbursed", None, "发放资金（元）"),
-    ("items_issued", "棉衣", "棉衣（件）"),
-    ("items_issued", "棉被", "棉被（床）"),
-    ("items_issued", "食品", "食品（份）"),
-    ("items_issued", "其他物资", "其他物资（件）"),
-    ("items_issued", None, "物资合计（件）"),
-    ("patrols_run", None, "巡查次数（次）"),
-    ("patrol_staff", None, "出动人员（人次）"),
-    ("patrol_vehicles", None, "出动车辆（车次）"),
-    ("street_rescues", None, "街面救助（人次）"),
-    ("shelter_admissions", None, "劝导入站（人）"),
-    ("work_groups", None, "派出工作组（个）"),
-    ("beneficiaries", None, "救助惠及人次（人次）"),
-    ("facilities_inspected", None, "检查机构数（个）"),
-)
 NOTES = (
     "填表说明：数字只填阿拉伯数字，单位已在表头；“余”“约”“若干”可照实填写（如 1000余、约370.5万）；"
     "没有数据的格子留空，不要填 0；合计行可不填，系统会按各行相加。",
@@ -66,7 +45,8 @@ def write_submission(target: Path, ref: Reference, unit_name: str = "", as_of: d
     body = workbook.add_format({"border": 1})
     text = workbook.add_format({"border": 1, "num_format": "@"})  # text cells keep 48万余 as written
     bold = workbook.add_format({"border": 1, "bold": True})
-    last_col = len(COLUMNS)
+    columns = [c.header for c in ref.template]  # template.csv, left to right
+    last_col = len(columns)
     sheet.merge_range(0, 0, 0, last_col, f"{ref.campaign.name}统计表", title)
     sheet.write(1, 0, "填报单位：")
     sheet.write(1, 1, unit_name)
@@ -74,7 +54,7 @@ def write_submission(target: Path, ref: Reference, unit_name: str = "", as_of: d
     sheet.write(2, 1, as_of.isoformat() if as_of else "")
     sheet.write(2, 3, f"（累计数，自{ref.campaign.start_date:%Y年%m月%d日}起）".replace("年0", "年").replace("月0", "月"))
     sheet.write(3, 0, LABEL_HEADER, header)
-    for c, (_code, _item, head) in enumerate(COLUMNS, start=1):
+    for c, head in enumerate(columns, start=1):
         sheet.write(3, c, head, header)
     sheet.set_row(3, 36)
     sheet.set_column(0, 0, 18)
@@ -83,11 +63,11 @@ def write_submission(target: Path, ref: Reference, unit_name: str = "", as_of: d
     r = 4
     for row in filled:
         sheet.write(r, 0, row.label, body)
-        for c, (_code, _item, head) in enumerate(COLUMNS, start=1):
+        for c, head in enumerate(columns, start=1):
             _write_cell(sheet, r, c, row.cells.get(head), body, text)
         r += 1
     sheet.write(r, 0, TOTAL_LABEL, bold)
-    for c, (_code, _item, head) in enumerate(COLUMNS, start=1):
+    for c, head in enumerate(columns, start=1):
         _write_cell(sheet, r, c, total.cells.get(head) if total else None, body, text)
     for n, note in enumerate(NOTES):
         sheet.write(r + 2 + n, 0, note)

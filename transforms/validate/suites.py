@@ -27,9 +27,17 @@ FIGURE_COLUMNS = [_INDEX, "sheet", "cell", "行号", "indicator", "item_type", "
 # weighed (斤, 吨). Every other indicator counts households, people, times or places: whole numbers.
 FRACTIONAL_FAMILIES = frozenset({"元", "件"})
 SUBMISSION_COLUMNS = [_INDEX, "unit_code", "as_of_date", "days_into_campaign", "figures_found"]
-# The figures the `cross_field` suite compares, two by two; a row without one of them has NaN there.
-CROSS_FIELD_FIGURES = ["persons_visited", "households_visited", "patrol_staff", "patrols_run", "street_rescues",
-                       "shelter_admissions"]
+
+
+def compared_figures(suite_file: Path) -> list[str]:
+    """The indicators a suite compares two by two (its rules' column_A and column_B), in the order they appear:
+    the suite file is the one place that says which."""
+    rules = json.loads(suite_file.read_text(encoding="utf-8"))["expectations"]
+    return list(dict.fromkeys(r["kwargs"][side] for r in rules for side in ("column_A", "column_B")))
+
+
+# The figures the `cross_field` suite compares; a row without one of them has NaN there.
+CROSS_FIELD_FIGURES = compared_figures(SUITES_DIR / "cross_field.json")
 CROSS_FIELD_COLUMNS = [_INDEX, "sheet", "row_number", "cells", *CROSS_FIELD_FIGURES]
 
 

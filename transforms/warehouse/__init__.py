@@ -75,6 +75,23 @@ def sql(name: str) -> str:
     return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> list[dict]:
+    """The rows of query `name` as dicts of plain Python values (no pandas: importing it costs a read-only command
+    most of a second). A query written as a template (day_units: a column for each headline indicator) is
+    rendered for the reference in ref.indicators first."""
+    text = sql(name)
+    if "{%" in text or "{{" in text:
+        text = _render(text, headline_context(con))
+    cursor = con.execute(text, params)
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def headline_context(con: duckdb.DuckDBPyConnection) -> dict:
+    """What the SQL templates are rendered with: the headline indicators' codes, in catalogue order."""
+    return {"headline": [code for (code,) in con.execute(sql("headline_indicators")).fetchall()]}
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas and raw tables if missing; safe to run on every start."""
     for path in sorted(SCHEMA_DIR.glob("*.sql")):
@@ -119,12 +136,23 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) 
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the marts macros and views from their .sql files."""
+    """(Re)create the marts macros and views from their .sql files. A view's file is a Jinja template, as dbt's
+    models are: marts.headline has a column for each headline indicator of the reference in ref.indicators."""
     for path in sorted(MACROS_DIR.glob("*.sql")):
         con.execute(path.read_text(encoding="utf-8"))
+    context = headline_context(con)
     for name in MARTS:
-        body = (MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+        body = _render((MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8"), context)
         con.execute(f"CREATE OR REPLACE VIEW marts.{name} AS\n{body}")
+
+
+def _render(template: str, context: dict) -> str:
+    """A SQL template rendered with Jinja, as dbt renders its models. The headline codes it is given are safe as
+    column names: the reference keeps indicator codes to lower-case letters, digits and _."""
+    import jinja2
+
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(template).render(
+        context)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:

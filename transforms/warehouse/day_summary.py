@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from transforms.warehouse import sql
+from transforms.warehouse import rows
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,8 @@ class DaySummary:
         return [u for u in self.units if u["day_status"] == "missing"]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, name: str, day: dt.date) -> list[dict]:
-    cursor = con.execute(sql(name), {"day": day})
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
-
-
 def day_summary(con: duckdb.DuckDBPyConnection, day: dt.date) -> DaySummary:
     """Read day `day` from the marts."""
-    headline = _rows(con, "day_headline", day)
-    return DaySummary(day, headline[0] if headline else None, _rows(con, "day_city_totals", day),
-                      _rows(con, "day_units", day))
+    headline = rows(con, "day_headline", {"day": day})
+    return DaySummary(day, headline[0] if headline else None, rows(con, "day_city_totals", {"day": day}),
+                      rows(con, "day_units", {"day": day}))
