@@ -546,7 +546,7 @@ def writer() -> None:
             for queued in (APILogWorker, EventsWorker):  # what the last task logged and emitted reaches the server
                 queued.drain_all(timeout=5)
             out.print(f"warmline writer: {files} files ingested; starting afresh (memory back to its start)")
-            restart_writer(lock)
+            restart_writer(layout, lock)
 
 
 WRITER_FILES = 1000  # files the home's writer ingests before it starts afresh; WARMLINE_WRITER_FILES overrides

@@ -154,10 +154,11 @@ def hold_writer_lock(layout: Layout, api_url: str):
     return lock
 
 
-def restart_writer(lock) -> NoReturn:
+def restart_writer(layout: Layout, lock) -> NoReturn:
     """Start this writer's program afresh in the same process (same process id, so the server's record and
     `warmline server stop` still find it), handing the open writer lock on, so that no other command takes the
     warehouse in between and no second writer starts."""
+    (layout.prefect / WRITER_READY).unlink(missing_ok=True)  # not ready from now until the new program is warm
     os.set_inheritable(lock.fileno(), True)
     os.environ[WRITER_LOCK_FD] = str(lock.fileno())
     sys.stdout.flush()
