@@ -140,8 +140,7 @@ def hold_writer_lock(layout: Layout, api_url: str):
     inherited = os.environ.pop(WRITER_LOCK_FD, None)
     if inherited:  # this writer started afresh in the same process (restart_writer): the lock never let go
         lock = os.fdopen(int(inherited), "a")
-        os.set_inheritable(lock.fileno(), False)
-        (layout.prefect / WRITER_READY).unlink(missing_ok=True)  # warm again first
+        os.set_inheritable(lock.fileno(), False)  # restart_writer removed the ready file: warm again first
         return lock
     lock = open(layout.prefect / WRITER_LOCK, "a")
     try:
