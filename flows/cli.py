@@ -43,7 +43,8 @@ STATUS_WORDS = {"reported": "reported", "carried_forward": "carried forward", "m
 
 
 # failures whose message is already written for the operator (raised below the command line)
-SAID_PLAINLY = {"WriterFailed", "ServerFailed", "WarehouseBusy", "WarehouseUnwritable"}
+SAID_PLAINLY = {"WriterFailed", "ServerFailed", "WarehouseBusy", "WarehouseUnwritable", "WarehouseOutdated",
+               "ReferenceUnreadable", "DocsNotBuilt"}
 
 
 class UserError(Exception):
@@ -89,32 +90,17 @@ def _layout(require_init: bool = True) -> Layout:
 
 
 def _reference(layout: Layout) -> Reference:
-    try:
-        return load_reference(layout.reference)
-    except (OSError, KeyError, ValueError) as exc:
-        raise UserError(f"cannot read the reference data in {layout.reference}: {exc}; "
-                        "fix the file or copy it again from a fresh `warmline init`") from None
-
-
-def init_home(layout: Layout) -> list[Path]:
-    """Create the folders, copy the shipped reference data where missing, create the warehouse."""
-    from transforms import warehouse
-
-    created = layout.create()
-    con = warehouse.connect(layout.warehouse)
-    try:
-        warehouse.prepare(con, _reference(layout))
-    finally:
-        con.close()
-    return created
+    return load_reference(layout.reference)  # ReferenceUnreadable says which file and the fix
 
 
 @app.command()
 def init() -> None:
     """Create the folders, the reference data and the warehouse under WARMLINE_HOME; safe to run again."""
     with _errors():
+        from transforms import warehouse
+
         layout = _layout(require_init=False)
-        created = init_home(layout)
+        created = warehouse.set_up(layout)
         out.print(f"warmline home: {layout.home}")
         out.print(f"created {len(created)} folder(s) and file(s)" if created else "already set up; nothing changed")
 
@@ -732,15 +718,7 @@ app.add_typer(headers_app, name="headers")
 def _read_only_warehouse(layout: Layout):
     from transforms import warehouse
 
-    if not layout.warehouse.exists():
-        raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run` first")
-    con = warehouse.connect(layout.warehouse, read_only=True)
-    try:
-        warehouse.ensure_tables_exist(con)
-    except RuntimeError as exc:
-        con.close()
-        raise UserError(str(exc)) from None
-    return con
+    return warehouse.open_read_only(layout.warehouse)
 
 
 @headers_app.callback(invoke_without_command=True)
@@ -855,10 +833,11 @@ def _print_unread(unread) -> None:
               "re-reads the files that have it.")
 
 
-def _print_status(status, page: Optional[Path], docs: Optional[Path], unbuilt: int) -> None:
+def _print_status(report) -> None:
     from transforms.day.status import (correction_text, overlap_text, publication_lines, revision_text, state_word,
                                    warning_text)
 
+    status, page, docs, unbuilt = report.status, report.page, report.docs, report.unbuilt
     out.print(f"{status.campaign} — status of {status.day} (deadline {status.deadline:%H:%M}, {status.timezone})")
     if status.units:
         _print_status_units(status)
@@ -915,69 +894,37 @@ def status(date: Optional[str] = typer.Option(None, "--date", help="Day to show,
     and whether the day is published. Writes data/bulletins/<D>/status.html and links the Data Docs (`warmline
     docs` builds their pages). Reads the warehouse alone: no Prefect, no Great Expectations."""
     with _errors():
+        from transforms.day.status_report import status_report
+
         day = _parse_day(date)
         layout = _layout()
         ref = _reference(layout)
-        day = day or dt.datetime.now(ref.campaign.timezone).date()
-        if not layout.warehouse.exists():
-            raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
-        import duckdb
-
-        from transforms.day.status import day_status
-        from transforms.day.status_page import status_folder, write_status_page
-        from transforms.validate.data_docs import docs_index, pages_to_build, settle_kept, stored_validations
-
-        settle_kept(layout.quality)  # batches' results split per file, so that each file links its own
-        stored = stored_validations(layout.quality)
-        unbuilt = set(pages_to_build(layout.quality, stored))
-        con = _read_only_warehouse(layout)
-        try:
-            # each file links the pages that exist; `warmline docs` builds the others
-            result = day_status(con, ref, day, [v for v in stored if v not in unbuilt])
-        except duckdb.CatalogException as exc:
-            raise UserError(f"the warehouse has no view or table the status needs ({exc}); refresh its views with "
-                            "`warmline init` (safe to run again), then run `warmline status` again") from None
-        finally:
-            con.close()
-        index = docs_index(layout.quality)
-        docs = index if index.exists() else None
-        page = None
-        if result.units:
-            page = write_status_page(result, status_folder(layout.bulletins, day), docs,
-                                     dt.datetime.now(ref.campaign.timezone), len(unbuilt))
-        else:
+        now = dt.datetime.now(ref.campaign.timezone)
+        day = day or now.date()
+        report = status_report(layout, ref, day, now)
+        if not report.status.units:
             out.print(f"Nothing computed for {day} yet: it is outside the campaign ({ref.campaign.start_date} to "
                       f"{ref.campaign.end_date}) or after the last day run; `warmline run --date {day}` computes it.")
-        _print_status(result, page, docs, len(unbuilt))
+        _print_status(report)
 
 
 @app.command()
 def docs() -> None:
     """Build the Data Docs pages (Great Expectations) of the validation results kept as files were ingested that have
     none yet, and the index; print where the index is."""
-    from transforms.validate.data_docs import ResultStore, docs_index, pages_to_build, settle_kept, stored_validations
+    from transforms.validate.data_docs import build_pending_pages
 
     with _errors():
         layout = _layout()
-        settle_kept(layout.quality)
-        stored = stored_validations(layout.quality)
-        if not stored:
+        with out.status("Building the Data Docs pages of the validation results that have none yet…"):
+            done = build_pending_pages(layout.quality)
+        if not done.kept:
             out.print(f"No validation results kept in {layout.quality} yet: each file ingested from now on keeps its "
                       "own, and `warmline docs` builds their pages.", soft_wrap=True)
             return
-        waiting = pages_to_build(layout.quality, stored)
-        if waiting:
-            try:
-                with out.status(f"Building Data Docs pages for {len(waiting)} validation result(s)…"):
-                    ResultStore(layout.quality).build()
-            except Exception as exc:
-                raise UserError(f"the Data Docs in {layout.quality} could not be built ({type(exc).__name__}: "
-                                f"{exc}); the validation results are kept — run `warmline --debug docs` for the "
-                                "traceback") from exc
-            out.print(f"Built {len(waiting)} Data Docs page(s).")
-        else:
-            out.print(f"Every one of the {len(stored)} validation results has its page already.")
-        out.print(f"Data Docs: {docs_index(layout.quality)}", soft_wrap=True)
+        out.print(f"Built {done.built} Data Docs page(s)." if done.built
+                  else f"Every one of the {done.kept} validation results has its page already.")
+        out.print(f"Data Docs: {done.index}", soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -305,8 +305,21 @@ def _repeated(codes: list[str]) -> list[str]:
     return [code for code, times in Counter(codes).items() if times > 1]
 
 
+class ReferenceUnreadable(ValueError):
+    """The reference data cannot be read or does not hold together: says which folder, what is wrong and the fix."""
+
+
 def load_reference(folder: Path) -> Reference:
-    """Read units.csv, indicators.csv, item_types.csv and campaign.toml from `folder`."""
+    """Read units.csv, indicators.csv, item_types.csv and campaign.toml from `folder`; raises ReferenceUnreadable,
+    naming the folder, the file and the fix, when they cannot be read or do not agree."""
+    try:
+        return _read_reference(folder)
+    except (OSError, KeyError, ValueError) as exc:  # tomllib's TOMLDecodeError is a ValueError
+        raise ReferenceUnreadable(f"cannot read the reference data in {folder}: {exc}; fix the file or copy it "
+                                  "again from a fresh `warmline init`") from exc
+
+
+def _read_reference(folder: Path) -> Reference:
     units = tuple(
         Unit(r["unit_code"].strip(), r["unit_name"].strip(), r["level"].strip(), _aliases(r["aliases"]))
         for r in _read_csv(folder / "units.csv")

@@ -297,3 +297,30 @@ def _expectation_part(r: dict, found: dict, hits: list, values: list | None, kee
         "unexpected_index_query": f"df.filter(items={[hit[index] for hit in local]}, axis=0)",
     }.items() if k in found})  # the same keys as the expectation gave for the whole run
     return {**r, "result": result, "success": count == 0}
+
+
+class DocsNotBuilt(RuntimeError):
+    """Great Expectations could not build the Data Docs pages; the validation results stay kept."""
+
+
+@dataclass(frozen=True)
+class DocsBuilt:
+    """`warmline docs`: how many validation results are kept, how many pages were built now, and the index."""
+
+    kept: int
+    built: int
+    index: Path
+
+
+def build_pending_pages(folder: Path) -> DocsBuilt:
+    """Build the Data Docs pages of the kept validation results that have none yet, and the index."""
+    settle_kept(folder)
+    stored = stored_validations(folder)
+    waiting = pages_to_build(folder, stored) if stored else []
+    if waiting:
+        try:
+            ResultStore(folder).build()
+        except Exception as exc:  # Great Expectations' own failures: said in one line, the results are kept
+            raise DocsNotBuilt(f"the Data Docs in {folder} could not be built ({type(exc).__name__}: {exc}); the "
+                               "validation results are kept — run `warmline --debug docs` for the traceback") from exc
+    return DocsBuilt(len(stored), len(waiting), docs_index(folder))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.core.reference import Reference
+from transforms.core.layout import Layout
+from transforms.core.reference import Reference, load_reference
 
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA_DIR = SQL_DIR / "schema"
@@ -99,6 +100,37 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(path.read_text(encoding="utf-8"))
 
 
+class WarehouseOutdated(RuntimeError):
+    """The warehouse is missing, or was made by an older warmline and lacks a table: says what to run."""
+
+
+def open_read_only(path: Path, run_first: str = "warmline run") -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse at `path`, for the commands that only look; WarehouseOutdated when
+    there is none yet (`run_first` is the command that makes it) or it lacks a table."""
+    if not path.exists():
+        raise WarehouseOutdated(f"no warehouse in {path.parent} yet; run `{run_first}` first")
+    con = connect(path, read_only=True)
+    try:
+        ensure_tables_exist(con)
+    except WarehouseOutdated:
+        con.close()
+        raise
+    return con
+
+
+def set_up(layout: Layout) -> list[Path]:
+    """`warmline init`: the home's folders and the shipped reference data where missing, then the warehouse's
+    tables and views; safe to run again. What it created."""
+    created = layout.create()
+    ref = load_reference(layout.reference)  # read after create(): it may be the shipped copy just made
+    con = connect(layout.warehouse)
+    try:
+        prepare(con, ref)
+    finally:
+        con.close()
+    return created
+
+
 def ensure_tables_exist(con: duckdb.DuckDBPyConnection) -> None:
     """On a read-only connection to a warehouse made by an older warmline: refuse with what to run, rather than
     fail on the first table it lacks."""
@@ -106,7 +138,7 @@ def ensure_tables_exist(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
     wanted = {f"raw.{p.stem.removeprefix('raw_')}" for p in SCHEMA_DIR.glob("raw_*.sql")}
     if wanted - have:
-        raise RuntimeError(f"the warehouse lacks {', '.join(sorted(wanted - have))}, made by an older warmline: run "
+        raise WarehouseOutdated(f"the warehouse lacks {', '.join(sorted(wanted - have))}, made by an older warmline: run "
                            "`warmline init` (safe to run again) to add them")
 
 
