@@ -413,17 +413,14 @@ def bulletin(date: str = typer.Option(..., "--date", help="Day to publish, YYYY-
         layout = _layout()
         ref = _reference(layout)
         day, _ = _publishing_day(layout, ref, date, force, reason)
-        if not layout.warehouse.exists():
-            raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run --date {day}` first")
-        _read_only_warehouse(layout).close()  # made by an older warmline: say what to run rather than fail later
-        from flows.publish_day import gate_day, publish_day  # neither Prefect nor Great Expectations
+        from flows.publish_day import gate_and_publish  # neither Prefect nor Great Expectations
         from transforms.bulletin.build import BulletinError
 
         try:
-            decision = gate_day(str(layout.home), day, force, reason)
-            written = publish_day(str(layout.home), decision)
+            written = gate_and_publish(str(layout.home), day, force, reason)
         except BulletinError as exc:
             raise UserError(f"bulletin for {day} not written: {exc}") from None
+        decision = written.decision
         if decision.blocking:
             _print_checks(decision.blocking)
         for path in written.paths:
@@ -772,28 +769,13 @@ def headers_accept(header: str = typer.Argument(..., help="The header as `warmli
                                                            help="For items_issued: the item type (棉被, 棉衣…).")) -> None:
     """Map a header left unmapped to an indicator: the alias is written into data/reference/indicators.csv (or
     item_types.csv), and every file on record that has the header is read again from the archive."""
-    from transforms.ingest.header_review import ReviewError, accept, affected, reading_unit
+    from transforms.ingest.header_review import ReviewError, accept_on_record
 
     with _errors():
         layout = _layout()
-        ref = _reference(layout)
-        con = _read_only_warehouse(layout)
         try:
-            unit, candidates, item_types = reading_unit(con, header)
-            files = affected(con, header)
-        except ReviewError as exc:
-            raise UserError(str(exc)) from None
-        finally:
-            con.close()
-        if indicator is None:
-            if len(candidates) != 1:
-                raise UserError(f"say which indicator “{header}” means with --as: it could be "
-                                f"{', '.join(candidates) or 'any (no candidate)'}")
-            indicator = candidates[0]
-            if item_type is None and len(item_types) == 1:  # goods suggested with their kind (方便食品 → 食品)
-                item_type = item_types[0]
-        try:
-            done = accept(layout.reference, ref, header, unit, indicator, item_type)
+            done, files = accept_on_record(layout.warehouse, layout.reference, _reference(layout), header, indicator,
+                                           item_type)
         except ReviewError as exc:
             raise UserError(str(exc)) from None
         what = done.indicator + (f" ({done.item_type})" if done.item_type else "")

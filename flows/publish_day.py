@@ -32,10 +32,11 @@ class PublishedDay:
 
 
 def gate_day(home: str, day: dt.date, force: bool = False, reason: str | None = None) -> GateDecision:
-    """Run the day's checks, with the reference data as it is now, and ask the gate."""
+    """Run the day's checks, with the reference data as it is now, and ask the gate; WarehouseOutdated, saying what
+    to run, when there is no warehouse yet or an older warmline made it."""
     layout = Layout(Path(home))
     ref = load_reference(layout.reference)
-    con = warehouse.connect(layout.warehouse, read_only=True)
+    con = warehouse.open_read_only(layout.warehouse, run_first=f"warmline run --date {day}")
     try:
         checks = DayChecks(ref).run(con, day)
     finally:
@@ -67,3 +68,8 @@ def publish_day(home: str, decision: GateDecision) -> PublishedDay:
             con.close()
         remove_draft(layout.bulletins, day)
     return PublishedDay(decision, paths)
+
+
+def gate_and_publish(home: str, day: dt.date, force: bool = False, reason: str | None = None) -> PublishedDay:
+    """`warmline bulletin`: the day's bulletin written again from the warehouse, as the gate allows."""
+    return publish_day(home, gate_day(home, day, force, reason))

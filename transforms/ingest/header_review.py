@@ -133,3 +133,26 @@ def reading_unit(con: duckdb.DuckDBPyConnection, header: str) -> tuple[str | Non
         raise ReviewError(f"no header “{header}” is unmapped in the files on record; `warmline headers` lists them")
     unit = max(set(units), key=lambda u: (units.count(u), u or "")) if units else None
     return unit, candidates, item_types
+
+
+def accept_on_record(home_warehouse: Path, reference: Path, ref: Reference, header: str, indicator: str | None,
+                     item_type: str | None = None) -> tuple[Accepted, list[Receipt]]:
+    """`warmline headers accept`: the mapping written for a header left unmapped in the files on record, and those
+    files, to be read again. Without `indicator`, the header's one candidate (and the item type suggested with
+    it); ReviewError when there is none or several, or the mapping cannot be written."""
+    from transforms.warehouse import open_read_only
+
+    con = open_read_only(home_warehouse)
+    try:
+        unit, candidates, item_types = reading_unit(con, header)
+        files = affected(con, header)
+    finally:
+        con.close()
+    if indicator is None:
+        if len(candidates) != 1:
+            raise ReviewError(f"say which indicator “{header}” means with --as: it could be "
+                              f"{', '.join(candidates) or 'any (no candidate)'}")
+        indicator = candidates[0]
+        if item_type is None and len(item_types) == 1:  # goods suggested with their kind (方便食品 → 食品)
+            item_type = item_types[0]
+    return accept(reference, ref, header, unit, indicator, item_type), files
