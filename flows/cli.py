@@ -676,9 +676,7 @@ def audit() -> None:
 
     with _errors():
         layout = _layout()
-        if not layout.warehouse.exists():
-            raise UserError(f"no warehouse in {layout.warehouse.parent} yet; run `warmline run` first")
-        con = warehouse.connect(layout.warehouse, read_only=True)
+        con = warehouse.open_read_only(layout.warehouse)
         try:
             report = audit_warehouse(con, layout)
         finally:
