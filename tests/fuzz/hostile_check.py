@@ -247,6 +247,7 @@ def printed(layout: Layout, ref: Reference, outcomes: list[Outcome], days: list[
     from flows import cli
     from flows.ingest_submission import outcome_summary
     from transforms.day.status import day_status
+    from transforms.day.status_report import StatusReport
 
     buffer = io.StringIO()
     console = cli.PlainConsole(file=buffer, width=200, highlight=False, markup=False, color_system=None)
@@ -257,7 +258,7 @@ def printed(layout: Layout, ref: Reference, outcomes: list[Outcome], days: list[
         con = warehouse.connect(layout.warehouse, read_only=True)
         try:
             for day in days:
-                cli._print_status(day_status(con, ref, day), None, None, 0)
+                cli._print_status(StatusReport(day_status(con, ref, day), None, None, 0))
         finally:
             con.close()
     finally:
