@@ -39,9 +39,11 @@ demo: install
 	mkdir -p $(DEMO_HOME)
 	cd $(DEMO_HOME) && ../$(BIN)/warmline init && ../$(BIN)/warmline demo && ../$(BIN)/warmline run --date $(DEMO_DATE)
 
-# docs/warehouse.md, the data dictionary: generated from the SQL models, docs/dictionary/ and data/reference/.
+# docs/warehouse.md, the data dictionary: generated from the SQL models, docs/dictionary/ and data/reference/;
+# docs/problems.md, every problem a file can be refused or warned for: from transforms/core/problems.toml.
 docs: $(BIN)/warmline
 	$(BIN)/python -m transforms.warehouse.dictionary docs/warehouse.md
+	$(BIN)/python -m transforms.core.problems docs/problems.md
 
 test: install chromium
 	$(BIN)/python -m pytest

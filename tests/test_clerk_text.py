@@ -21,6 +21,7 @@ import xlsxwriter
 
 from expectations import SUITES_DIR
 from tests.conftest import REPO, ingest_inbox, make_home
+from transforms.core.problems import problem
 from transforms.ingest.ingestor import Ingestor
 from transforms.read.guarded_reader import crashed
 from transforms.read.precheck import damaged
@@ -201,7 +202,7 @@ def test_the_rules_between_figures_print_large_figures_whole():
     row = {"persons_visited": 1234567.0, "households_visited": 2345678.0, "patrol_staff": 3.0, "patrols_run": 1250000.0,
            "street_rescues": 5.0, "shelter_admissions": 12.5}
     for rule in suite["expectations"]:
-        text = rule["meta"]["message_zh"].format(**row)
+        text = problem(rule["meta"]["rule"], **row).message_zh
         assert faults(text) == [], text
-    assert suite["expectations"][0]["meta"]["message_zh"].format(**row) == \
+    assert problem(suite["expectations"][0]["meta"]["rule"], **row).message_zh == \
         "走访慰问人数（1,234,567）少于户数（2,345,678），请核对两列是否填反"

@@ -2,8 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from transforms.core.figures import (APPROX, AT_LEAST, EXACT, UNSPECIFIED, Figure, FigureError, combine_qualifiers,
+from transforms.core.figures import (APPROX, AT_LEAST, EXACT, UNSPECIFIED, Figure, combine_qualifiers,
                                 parse_figure, sum_figures)
+from transforms.core.problems import ProblemFound
 
 
 @pytest.mark.parametrize("cell, value, qualifier", [
@@ -51,7 +52,7 @@ def test_header_scale_multiplies_plain_numbers():
 
 
 def test_unit_word_in_cell_is_an_error_naming_the_fix():
-    with pytest.raises(FigureError) as err:
+    with pytest.raises(ProblemFound) as err:
         parse_figure("一百二十户")
     assert err.value.problem.rule == "unit-in-cell"
     assert "单位写在表头" in err.value.problem.message_zh
@@ -60,7 +61,7 @@ def test_unit_word_in_cell_is_an_error_naming_the_fix():
 
 @pytest.mark.parametrize("cell", ["abc", "见附表", "12/20", "1.2.3"])
 def test_text_that_is_not_a_number_is_an_error(cell):
-    with pytest.raises(FigureError) as err:
+    with pytest.raises(ProblemFound) as err:
         parse_figure(cell)
     assert err.value.problem.rule == "not-a-number"
     assert cell in err.value.problem.message_zh

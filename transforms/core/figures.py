@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
+from transforms.core.problems import ProblemFound, problem
+
 EXACT, AT_LEAST, APPROX, UNSPECIFIED = "exact", "at_least", "approx", "unspecified"
 QUALIFIERS = (EXACT, AT_LEAST, APPROX, UNSPECIFIED)
 
@@ -33,23 +35,6 @@ class Figure:
     qualifier: str
 
 
-@dataclass(frozen=True)
-class FigureProblem:
-    """Why a cell's text is not a figure, in the clerk's words (Chinese first) and the fix."""
-
-    rule: str
-    message_zh: str
-    message_en: str
-
-
-class FigureError(ValueError):
-    """Raised by parse_figure for text that is not a figure; carries a FigureProblem."""
-
-    def __init__(self, problem: FigureProblem):
-        super().__init__(problem.message_en)
-        self.problem = problem
-
-
 @functools.lru_cache(maxsize=1 << 16)  # the same few hundred labels and headers come in every file
 def normalise_text(text: str) -> str:
     """Full-width to half-width, no spaces, separators or Excel's leading apostrophe."""
@@ -58,7 +43,7 @@ def normalise_text(text: str) -> str:
 
 
 def parse_figure(cell: object, scale: Decimal | int = 1) -> Figure | None:
-    """Parse one cell: None for no figure, a Figure otherwise; raises FigureError for text that is not one.
+    """Parse one cell: None for no figure, a Figure otherwise; raises ProblemFound for text that is not one.
 
     `scale` is the multiplier the column header carries (10000 for 金额（万元）).
     """
@@ -66,7 +51,7 @@ def parse_figure(cell: object, scale: Decimal | int = 1) -> Figure | None:
     if cell is None:
         return None
     if isinstance(cell, bool):
-        raise FigureError(_not_a_number(str(cell)))
+        raise ProblemFound(problem("not-a-number", text=str(cell)))
     if isinstance(cell, (int, float, Decimal)):
         if isinstance(cell, float) and cell != cell:  # NaN from a reader means an empty cell
             return None
@@ -118,22 +103,10 @@ def _number(body: str, original: str) -> Decimal:
         if body.endswith(unit) and len(body) > len(unit):
             try:
                 _number(body[: -len(unit)], original)
-            except FigureError:
+            except ProblemFound:
                 break
-            raise FigureError(FigureProblem(
-                "unit-in-cell",
-                f"数字后不应带单位“{unit}”，请只填数字，单位写在表头",
-                f"the unit '{unit}' belongs in the column header — write the number alone",
-            ))
-    raise FigureError(_not_a_number(original))
-
-
-def _not_a_number(text: str) -> FigureProblem:
-    return FigureProblem(
-        "not-a-number",
-        f"“{text}”不是数字，请填写阿拉伯数字（可带“余”“约”“若干”），没有数据请留空",
-        f"'{text}' is not a number — write digits (余, 约 and 若干 are allowed), or leave the cell empty",
-    )
+            raise ProblemFound(problem("unit-in-cell", unit=unit))
+    raise ProblemFound(problem("not-a-number", text=original))
 
 
 def combine_qualifiers(qualifiers: Iterable[str]) -> str:

@@ -21,13 +21,14 @@ from typing import Callable, Collection
 import duckdb
 
 from transforms.core.layout import Layout
+from transforms.core.problems import ERROR, Problem, problem
 from transforms.core.reference import Reference
 from transforms.core.safe_text import readable_name, safe_file_name
 from transforms.ingest.record import (DUPLICATE, LOADED, REJECTED, Outcome, Receipt, duplicate_reason,
                              find_receipts, first_receipts, record, record_many, rerecord_many)
 from transforms.ingest.rejection_report import one_line_reason, rejection_report, repeat_report
 from transforms.read.guarded_reader import ReadResult, SafeReader
-from transforms.read.parser import ERROR, WARNING, Issue, SubmissionParser
+from transforms.read.parser import SubmissionParser
 from transforms.read.unit_facts import unit_facts
 from transforms.validate.suites import SubmissionValidator
 
@@ -204,13 +205,9 @@ def _stage_in_chunks(fh, layout: Layout) -> tuple[str, Path]:
     return digest.hexdigest(), Path(tmp)
 
 
-def too_large(size: int) -> Issue:
+def too_large(size: int) -> Problem:
     """The file is far larger than any summary table."""
-    mb, limit = size / 2**20, MAX_FILE_BYTES // 2**20
-    return Issue("file-too-large", ERROR,
-                 f"文件有 {mb:,.0f} MB，超过上限（{limit} MB），远大于一份统计表。请只提交统计表（删除图片和多余的工作表）",
-                 f"the file is {mb:,.0f} MB (the limit is {limit} MB), far more than a summary table — send the "
-                 "table alone, without pictures or extra sheets")
+    return problem("file-too-large", variant="received", mb=size / 2**20, limit=MAX_FILE_BYTES // 2**20)
 
 
 # What an inbox entry that is not a regular file is, in the clerk's words: (English, Chinese)
@@ -220,12 +217,9 @@ _NOT_A_FILE_KINDS = ((file_mode.S_ISLNK, "a symbolic link", "符号链接（快�
                      (file_mode.S_ISSOCK, "a socket", "套接字"), (file_mode.S_ISDIR, "a folder", "文件夹"))
 
 
-def not_a_file(kind_en: str, kind_zh: str) -> Issue:
+def not_a_file(kind_en: str, kind_zh: str) -> Problem:
     """The inbox entry is a link, pipe, device or folder: never followed or opened, refused as it is."""
-    return Issue("not-a-regular-file", ERROR,
-                 f"收件箱中的这一项是{kind_zh}，不是表格文件本身；系统不会打开或追踪它指向的内容。请把表格文件本身放入收件箱",
-                 f"this entry of the inbox is {kind_en}, not a file; warmline neither opens nor follows it — put "
-                 "the workbook itself in the inbox")
+    return problem("not-a-regular-file", kind_zh=kind_zh, kind_en=kind_en)
 
 
 def irregular_kind(path: Path, inbox: Path) -> tuple[os.stat_result, str, str] | None:
@@ -246,7 +240,7 @@ def irregular_kind(path: Path, inbox: Path) -> tuple[os.stat_result, str, str] |
 
 
 def as_of_after_receipt(as_of_date: dt.date | None, date_source: str | None, received_at: dt.datetime,
-                        campaign) -> list[Issue]:
+                        campaign) -> list[Problem]:
     """A warning when the file's as-of date lies after the day it was received (campaign time): a report cannot run
     to a day still to come, so the date is a typo (12-25 for 12-22), and the file would be counted for a day nobody
     meant. A date outside the campaign is already a rejection (date-outside-campaign): not repeated here."""
@@ -257,15 +251,8 @@ def as_of_after_receipt(as_of_date: dt.date | None, date_source: str | None, rec
         return []
     sheet, _, cell = (date_source or "").partition("!")
     # a date read from the file name has no sheet: the message says where it was read instead
-    where_zh, where_en = ("", "") if cell else ("（文件名）", " (in the file name)")
-    return [Issue(
-        "date-after-receipt", WARNING,
-        f"统计截止日期 {as_of_date}{where_zh} 晚于收到文件的时间 {received:%Y-%m-%d %H:%M}，截止日期不可能在报送之后；"
-        f"本文件已计入 {as_of_date}。请核对截至日期，如有误请更正后重新报送",
-        f"the as-of date {as_of_date}{where_en} is after the file was received ({received:%Y-%m-%d %H:%M}): a report "
-        f"cannot run to a later day, and the file is counted for {as_of_date} — check the as-of date and send the "
-        "file again corrected",
-        sheet or None, cell or None)]
+    return [problem("date-after-receipt", variant="sheet" if cell else "file-name", sheet=sheet or None,
+                    cell=cell or None, as_of_date=as_of_date, received=received)]
 
 
 # When the parser explains why there is no sender or date (a name not in the list, sources that disagree,
@@ -277,30 +264,24 @@ _EXPLAINED_BY = {
 }
 
 
-def _without_echoes(issues: list[Issue]) -> list[Issue]:
+def _without_echoes(issues: list[Problem]) -> list[Problem]:
     """Every problem once: drop the suite's file-level echo of a problem the parser located in a cell."""
     located = {i.rule for i in issues if i.cell}
     return [i for i in issues if i.cell or not set(_EXPLAINED_BY.get(i.rule, ())) & located]
 
 
-def kept_issues(issues: list[Issue]) -> list[Issue]:
+def kept_issues(issues: list[Problem]) -> list[Problem]:
     """At most MAX_ISSUES_KEPT of a file's problems, errors first, and one line counting the rest by rule."""
     if len(issues) <= MAX_ISSUES_KEPT:
         return issues
     ordered = [i for i in issues if i.severity == ERROR] + [i for i in issues if i.severity != ERROR]
     kept, rest = ordered[:MAX_ISSUES_KEPT - 1], ordered[MAX_ISSUES_KEPT - 1:]
     counted = ", ".join(f"{rule} {n:,}" for rule, n in Counter(i.rule for i in rest).most_common())
-    return kept + [Issue("more-issues", WARNING, f"另有 {len(rest):,} 条提示未逐条列出（{counted}）",
-                         f"and {len(rest):,} more not listed one by one ({counted})")]
+    return kept + [problem("more-issues", count=len(rest), counted=counted)]
 
 
-def _too_many_unmapped(cells: int) -> Issue:
-    return Issue("too-many-unmapped", ERROR,
-                 f"有 {cells:,} 个数字单元格的表头无法识别（上限 {MAX_UNMAPPED_CELLS:,}），这不像本次行动的统计表。"
-                 "请使用统计表模板填写后再提交",
-                 f"{cells:,} figure cells stand under headers that mean nothing known (the limit is "
-                 f"{MAX_UNMAPPED_CELLS:,}), which is no table of the campaign's figures — fill in the campaign's "
-                 "template and send that")
+def _too_many_unmapped(cells: int) -> Problem:
+    return problem("too-many-unmapped", cells=cells, limit=MAX_UNMAPPED_CELLS)
 
 
 @dataclass
@@ -382,7 +363,7 @@ class Ingestor:
         facts, total_issues = unit_facts(read.parsed.cells, {i.code: i.name_zh for i in self.ref.indicators})
         return read.parsed, facts, read.parsed.issues + total_issues
 
-    def _judged(self, receipt: Receipt, parsed, facts: list, issues: list[Issue]) -> Outcome:
+    def _judged(self, receipt: Receipt, parsed, facts: list, issues: list[Problem]) -> Outcome:
         issues = _without_echoes(issues) + as_of_after_receipt(parsed.as_of_date, parsed.date_source,
                                                                  receipt.received_at, self.ref.campaign)
         if len(parsed.unmapped) > MAX_UNMAPPED_CELLS:

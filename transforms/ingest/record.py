@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from transforms.core.problems import WARNING, Problem
 from transforms.read.parsed import CrossFieldFinding
-from transforms.read.parser import CellFigure, HeaderReading, Issue, UnmappedCell
+from transforms.read.parser import CellFigure, HeaderReading, UnmappedCell
 from transforms.read.unit_facts import UnitFact
 from transforms.warehouse import rollback
 from transforms.warehouse import sql as warehouse_sql
@@ -40,7 +41,7 @@ class Outcome:
     as_of_date: dt.date | None = None
     cells: list[CellFigure] = field(default_factory=list)
     facts: list[UnitFact] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Problem] = field(default_factory=list)
     headers: list[HeaderReading] = field(default_factory=list)  # how each header was read
     unmapped: list[UnmappedCell] = field(default_factory=list)  # figure cells not loaded, each with why
     cross_field: list[CrossFieldFinding] = field(default_factory=list)  # rows breaking a rule between figures
@@ -49,8 +50,8 @@ class Outcome:
     processed_at: dt.datetime | None = None  # set for files recorded in a batch; otherwise the time of recording
 
     @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
+    def warnings(self) -> list[Problem]:
+        return [i for i in self.issues if i.severity == WARNING]
 
 
 def find_same_content(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:

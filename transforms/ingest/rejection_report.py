@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from transforms.core.problems import ERROR, Problem
 from transforms.core.reference import Reference
 from transforms.core.safe_text import printable
 from transforms.ingest.record import Outcome
-from transforms.read.parser import ERROR, Issue
 
 
-def issue_line(issue: Issue) -> str:
+def issue_line(issue: Problem) -> str:
     """'统计表!D7 “-5”: 中文说明 — English explanation' (the place is left out when there is none)."""
     place = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else (issue.sheet or "")
     found = f" “{issue.raw_text}”" if issue.raw_text and issue.cell else ""
@@ -19,14 +19,14 @@ def issue_line(issue: Issue) -> str:
     return f"{prefix}{issue.message_zh} — {issue.message_en}"
 
 
-def one_line_reason(issues: list[Issue]) -> str:
+def one_line_reason(issues: list[Problem]) -> str:
     """The reason stored with a rejected submission: the first error and how many there are."""
     errors = [i for i in issues if i.severity == ERROR]
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return issue_line(errors[0]) + more if errors else ""
 
 
-def _issue_block(issue: Issue, head: str) -> list[str]:
+def _issue_block(issue: Problem, head: str) -> list[str]:
     """An issue as the report shows it: where it is, then the Chinese and the English each on a line of its own, so
     that the clerk's line holds only the clerk's words; the rule's code goes with the English, for the statistician."""
     place = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else (issue.sheet or "整个文件 whole file")

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from transforms.core.problems import Problem, ProblemFound, problem
 from transforms.core.reference import Reference
-from transforms.read.parser import ERROR, Issue, ParsedSubmission, SubmissionParser
+from transforms.read.parser import ParsedSubmission, SubmissionParser
 from transforms.read.precheck import precheck
-from transforms.read.workbook import UnreadableFile, read_sheets
+from transforms.read.workbook import read_sheets
 
 MEMORY_LIMIT = 2 * 2**30  # address space of the worker (RLIMIT_AS); a real submission needs < 200 MB
 TIME_LIMIT = 60.0  # seconds of wall time for one file; a real submission takes well under one
@@ -55,43 +56,31 @@ class ReadResult:
     """Reading one file: the parsed submission or the problem that stopped it, and what it cost."""
 
     parsed: ParsedSubmission | None
-    problem: Issue | None  # the first of `problems`
+    problem: Problem | None  # the first of `problems`
     seconds: float
     peak_bytes: int | None  # the worker's peak resident memory while it read this file, when known
     # Every reason the file was refused: all the precheck found, or the one problem that stopped the reader.
-    problems: list[Issue] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.problem is not None and not self.problems:
             self.problems = [self.problem]
 
 
-def _unsafe_read(rule: str, why_zh: str, why_en: str) -> Issue:
-    return Issue(rule, ERROR,
-                 f"文件无法安全读取：{why_zh}。文件可能已损坏，或含有异常的超大区域；请在 Excel 中打开，删除多余的行和列，"
-                 "另存为新文件后再提交",
-                 f"the file could not be read safely: {why_en} — it may be damaged or declare a huge area; open it in "
-                 "Excel, delete unused rows and columns, save it as a new file and send that")
+def out_of_memory(limits: ReadLimits, detail: str) -> Problem:
+    """The reader needed more memory than it may have; `detail` is how that showed (MemoryError, Rust's abort)."""
+    return problem("read-out-of-memory", gib=limits.memory_bytes / 2**30, detail_en=detail)
 
 
-def out_of_memory(limits: ReadLimits, detail: str = "") -> Issue:
-    """The reader needed more memory than it may have."""
-    gib = limits.memory_bytes / 2**30
-    extra = f" ({detail})" if detail else ""
-    return _unsafe_read("read-out-of-memory", f"读取时所需内存超过上限（{gib:g} GB）",
-                        f"the reader ran out of memory (limit {gib:g} GiB){extra}")
-
-
-def timed_out(limits: ReadLimits) -> Issue:
+def timed_out(limits: ReadLimits) -> Problem:
     """The reader did not finish in time."""
-    return _unsafe_read("read-timeout", f"读取超过 {limits.seconds:g} 秒仍未完成",
-                        f"the reader ran out of time (limit {limits.seconds:g} s)")
+    return problem("read-timeout", seconds=limits.seconds)
 
 
-def crashed(how: str) -> Issue:
+def crashed(how: str) -> Problem:
     """The reader process died some other way."""
     # how it died (a signal, an exit status, what the reader said) helps the statistician, not the clerk
-    return _unsafe_read("read-crashed", "读取程序异常终止", f"the reader stopped ({how})")
+    return problem("read-crashed", how_en=how)
 
 
 class SafeReader:
@@ -221,14 +210,11 @@ class SafeReader:
         if kind == "memory":
             return ReadResult(None, out_of_memory(self.limits, "MemoryError"), seconds, peak)
         if kind == "unreadable":
-            rule, zh, en = payload
-            return ReadResult(None, Issue(rule, ERROR, zh, en), seconds, peak)
+            return ReadResult(None, payload, seconds, peak)
         # the error's text may name the reader's own files and code: it goes in the English only
-        return ReadResult(None, Issue("read-failed", ERROR, "读取文件时出错，请在 Excel 中重新保存后再提交",
-                                      f"reading the file failed ({payload}) — re-save it in Excel and send it "
-                                      "again"), seconds, peak)
+        return ReadResult(None, problem("read-failed", detail_en=payload), seconds, peak)
 
-    def _death(self, status: int | None, said: str) -> Issue:
+    def _death(self, status: int | None, said: str) -> Problem:
         if "memory allocation" in said or "MemoryError" in said or "out of memory" in said.lower():
             return out_of_memory(self.limits, said)
         if status is not None and status < 0:
@@ -422,8 +408,8 @@ def _serve(conn: _Duplex, memory_bytes: int) -> None:
                 del content
                 reply = ("parsed", parser.parse(sheets, file_name))
                 del sheets
-        except UnreadableFile as exc:
-            reply = ("unreadable", (exc.rule, exc.message_zh, exc.message_en))
+        except ProblemFound as exc:
+            reply = ("unreadable", exc.problem)
         except MemoryError:
             reply = ("memory", None)
         except RecursionError as exc:

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 
 from transforms.core.figures import normalise_text
+from transforms.core.problems import Problem, problem
 from transforms.core.reference import Reference
-from transforms.read.parsed import ERROR, Issue
 from transforms.read.workbook import Sheet, cell_ref
 
 UNIT_KEYS = ("填报单位", "报送单位", "填表单位", "单位名称", "报送部门", "填报部门")
@@ -115,13 +115,13 @@ def _segments(sheet: Sheet, r: int, c: int) -> list[tuple[str, object, str]]:
 
 
 def read_meta(sheet: Sheet, header_row: int | None, ref: Reference) -> tuple[list[MetaValue], list[MetaValue],
-                                                                               list[Issue]]:
+                                                                               list[Problem]]:
     """The units and dates written above the table (or in the first rows of a sheet without one), and an issue
     for each that cannot be read."""
     campaign = ref.campaign
     units: list[MetaValue] = []
     dates: list[MetaValue] = []
-    issues: list[Issue] = []
+    issues: list[Problem] = []
     last = header_row if header_row is not None else min(len(sheet.rows), SEARCH_ROWS)
     taken: set[str] = set()  # a value to the right of its key is not read again as a cell of its own
     for r in range(last):
@@ -135,11 +135,8 @@ def read_meta(sheet: Sheet, header_row: int | None, ref: Reference) -> tuple[lis
                     if unit:
                         units.append(MetaValue(unit.code, cell_text(raw), f"{sheet.name}!{where}"))
                     else:
-                        issues.append(Issue(
-                            "unknown-unit", ERROR,
-                            f"填报单位“{cell_text(raw)}”不在单位名录中，请填写单位全称（如“浈江区民政局”）",
-                            f"the reporting unit '{cell_text(raw)}' is not in the list of units — write its full "
-                            "name (e.g. 浈江区民政局)", sheet.name, where, cell_text(raw)))
+                        issues.append(problem("unknown-unit", variant="written", sheet=sheet.name, cell=where,
+                                              raw_text=cell_text(raw), text=cell_text(raw)))
                 elif key in ("截至", "截止") and not any(ch.isdigit() for ch in normalise_text(cell_text(raw))):
                     continue  # "数据截至当日" in a note: no date written, nothing to read
                 else:
@@ -147,9 +144,6 @@ def read_meta(sheet: Sheet, header_row: int | None, ref: Reference) -> tuple[lis
                     if day:
                         dates.append(MetaValue(day, cell_text(raw), f"{sheet.name}!{where}"))
                     else:
-                        issues.append(Issue(
-                            "bad-date", ERROR,
-                            f"统计截止日期“{cell_text(raw)}”无法识别，请写成 2023-12-20 或 2023年12月20日",
-                            f"the as-of date '{cell_text(raw)}' cannot be read — write it as 2023-12-20 or "
-                            "2023年12月20日", sheet.name, where, cell_text(raw)))
+                        issues.append(problem("bad-date", sheet=sheet.name, cell=where, raw_text=cell_text(raw),
+                                              text=cell_text(raw)))
     return units, dates, issues

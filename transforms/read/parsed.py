@@ -5,24 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from transforms.core.figures import Figure, FigureProblem
+from transforms.core.figures import Figure
+from transforms.core.problems import Problem
 
-ERROR, WARNING = "error", "warning"
 PART, TOTAL, SUBTOTAL = "part", "total", "subtotal"
 UNMAPPED = "unmapped"  # how a header was read when it maps to nothing
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem found in a submission, located and explained for the clerk (Chinese first) and in English."""
-
-    rule: str
-    severity: str
-    message_zh: str
-    message_en: str
-    sheet: str | None = None
-    cell: str | None = None
-    raw_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,7 +25,7 @@ class CellFigure:
     item_type: str | None
     raw_text: str
     figure: Figure | None
-    problem: FigureProblem | None = None
+    problem: Problem | None = None  # why it is not a figure: no place, the cell says where
     record: int | None = None  # cells rolled up together; a long list is one record, a wide table a record a row
 
     @property
@@ -102,6 +89,6 @@ class ParsedSubmission:
     unit_source: str | None = None
     date_source: str | None = None
     cells: list[CellFigure] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Problem] = field(default_factory=list)
     headers: list[HeaderReading] = field(default_factory=list)
     unmapped: list[UnmappedCell] = field(default_factory=list)

@@ -6,19 +6,22 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from transforms.core.problems import Problem, problem
 from transforms.core.reference import Reference
-from transforms.read.headers import (AMBIGUOUS, BREAKDOWN, CONTRADICTORY, EXCLUDED, UNFAMILIAR, WEAK,
+from transforms.read.headers import (AMBIGUOUS, BREAKDOWN, CONTRADICTORY, EXCLUDED, UNFAMILIAR, UNKNOWN, WEAK,
                                HeaderCatalogue)
 from transforms.read.meta_lines import MetaValue, parse_date, read_meta
-from transforms.read.parsed import (ERROR, PART, SUBTOTAL, TOTAL, UNMAPPED, WARNING, CellFigure, HeaderReading, Issue,
-                               ParsedSubmission, UnmappedCell)
+from transforms.read.parsed import (PART, SUBTOTAL, TOTAL, UNMAPPED, CellFigure, HeaderReading, ParsedSubmission,
+                               UnmappedCell)
 from transforms.read.tables import NO_HEADER, NO_TABLE, TableReader
 from transforms.read.workbook import Sheet
 
 FILE_NAME_SOURCE = "文件名 file name"  # where a unit or date read from the file's name was found
+# Why a header maps to nothing, each with its problem code <reason>-header in the catalogue; any other is unknown.
+HEADER_REASONS = (UNKNOWN, AMBIGUOUS, CONTRADICTORY, WEAK, UNFAMILIAR, EXCLUDED, BREAKDOWN)
 
-__all__ = ["ERROR", "WARNING", "PART", "TOTAL", "SUBTOTAL", "CellFigure", "Issue", "ParsedSubmission",
-           "HeaderReading", "UnmappedCell", "SubmissionParser", "parse_date"]
+__all__ = ["PART", "TOTAL", "SUBTOTAL", "CellFigure", "ParsedSubmission", "HeaderReading", "UnmappedCell",
+           "SubmissionParser", "parse_date"]
 
 
 class SubmissionParser:
@@ -71,18 +74,15 @@ class SubmissionParser:
             listing_zh = "；".join(f"{'文件名' if v.where == FILE_NAME_SOURCE else v.where} “{v.raw}”" for v in found)
             listing_en = "; ".join(f"{'file name' if v.where == FILE_NAME_SOURCE else v.where} “{v.raw}”"
                                    for v in found)
-            zh_what, en_what = ("填报单位", "reporting unit") if what == "unit" else ("统计截止日期", "as-of date")
             in_sheet = next((v for v in found if "!" in v.where), None)
             sheet, _, cell = in_sheet.where.partition("!") if in_sheet else (None, None, None)
-            out.issues.append(Issue(
-                f"conflicting-{what}", ERROR,
-                f"{zh_what}前后不一致（{listing_zh}），请统一为同一{zh_what}",
-                f"the file gives different {en_what}s ({listing_en}) — make them agree",
-                sheet, cell or None, in_sheet.raw if in_sheet else listing_en))
+            out.issues.append(problem(
+                "conflicting-unit" if what == "unit" else "conflicting-date", sheet=sheet, cell=cell or None,
+                raw_text=in_sheet.raw if in_sheet else listing_en, listing_zh=listing_zh, listing_en=listing_en))
         return None, None
 
     # -- what was not read --------------------------------------------------------------------------
-    def unmapped_issues(self, headers: list[HeaderReading], unmapped: list[UnmappedCell]) -> list[Issue]:
+    def unmapped_issues(self, headers: list[HeaderReading], unmapped: list[UnmappedCell]) -> list[Problem]:
         """A warning for each header whose figures were not loaded (with why and what it could be), for each item
         word counted as 其他物资, and for figures in columns or sheets without a header."""
         issues = []
@@ -90,43 +90,17 @@ class SubmissionParser:
             if h.how == UNMAPPED and h.cells:
                 issues.append(self._unmapped_header(h))
             elif h.how != UNMAPPED and h.rule in ("several item words", "unknown item under a goods group"):
-                issues.append(Issue(
-                    "unknown-item", WARNING,
-                    f"表头“{h.header}”的物资种类未在目录中，已按“其他物资”计入发放物资合计；如属已知种类请在物资目录中添加",
-                    f"the goods '{h.header}' are not a known item type: counted into items issued as 其他物资 — "
-                    "add the word to item_types.csv if it is a known type", h.sheet, h.cell, h.header))
+                issues.append(problem("unknown-item", sheet=h.sheet, cell=h.cell, raw_text=h.header, header=h.header))
         for (sheet, reason), cells in Counter((u.sheet, u.reason) for u in unmapped
                                               if u.reason in (NO_HEADER, NO_TABLE)).items():
             first = next(u for u in unmapped if u.sheet == sheet and u.reason == reason)
-            where = "没有表头的列" if reason == NO_HEADER else "未识别出统计表的工作表"
-            issues.append(Issue(
-                f"{reason}-figures", WARNING,
-                f"工作表“{sheet}”中有 {cells} 个数字位于{where}，未导入；请为这些数字所在的列填写指标名称",
-                f"{cells} figure(s) on sheet '{sheet}' are in {'a column without a header' if reason == NO_HEADER else 'no recognised table'} "
-                "and were not loaded — give their column an indicator's name", sheet, first.cell, first.raw_text))
+            issues.append(problem("no-header-figures" if reason == NO_HEADER else "no-table-figures", sheet=sheet,
+                                  cell=first.cell, raw_text=first.raw_text, sheet_name=sheet, cells=cells))
         return issues
 
-    def _unmapped_header(self, h: HeaderReading) -> Issue:
-        names = "、".join(self.names.get(c, c) for c in h.candidates)
-        said = {
-            AMBIGUOUS: (f"可能是{names}，无法确定是哪一项",
-                        f"it could be {', '.join(h.candidates)}: which one cannot be told"),
-            CONTRADICTORY: (f"计量单位与指标含义不符（{h.detail_zh}）",
-                            f"its measure disagrees with its words ({h.detail})"),
-            WEAK: (f"只能看出可能是{names}，但没有计量单位，无法确认",
-                   f"it may be {', '.join(h.candidates)}, but without a measure that is too weak to decide"),
-            UNFAMILIAR: (h.detail_zh, f"{h.detail}: a statistician accepts it once with `warmline headers accept`"),
-            EXCLUDED: (f"不计入统计（{h.detail_zh}）", f"it is not a figure of this count ({h.detail})"),
-            BREAKDOWN: ("是“其中”分项，已包含在其他数字中，不重复计入",
-                        "it is a breakdown (其中) of another figure, which already counts it"),
-        }
-        zh, en = said.get(h.rule, ("不是已知指标", "it matches no indicator"))
-        fix_zh = "；如需导入，请使用标准表头并注明计量单位（如“走访慰问户数（户）”）" if h.rule != BREAKDOWN else ""
-        fix_en = " — use a standard header with its measure (e.g. 走访慰问户数（户）) to have it loaded" \
-            if h.rule != BREAKDOWN else ""
-        return Issue(
-            f"{h.rule if h.rule in said else 'unknown'}-header",
-            WARNING,
-            f"表头“{h.header}”{zh}，该{'列' if h.cells else '行'}{h.cells}个数字未导入{fix_zh}",
-            f"the header '{h.header}' was not loaded ({h.cells} figure(s)): {en}{fix_en}",
-            h.sheet, h.cell, h.header)
+    def _unmapped_header(self, h: HeaderReading) -> Problem:
+        """A header with figures under it (h.cells > 0) that maps to nothing: why, and what it could be."""
+        reason = h.rule if h.rule in HEADER_REASONS else UNKNOWN
+        return problem(f"{reason}-header", sheet=h.sheet, cell=h.cell, raw_text=h.header, header=h.header,
+                       cells=h.cells, candidates_zh="、".join(self.names.get(c, c) for c in h.candidates),
+                       candidates_en=", ".join(h.candidates), detail_zh=h.detail_zh, detail_en=h.detail)

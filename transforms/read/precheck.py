@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
-from transforms.read.parser import ERROR, Issue
-from transforms.read.workbook import (CSV_ENCODINGS, CSV_SUFFIXES, ENCRYPTED, MAX_SHEET_CELLS, MAX_SHEET_ROWS, OLE_MAGIC,
-                                 SUPPORTED_SUFFIXES, cell_ref, formula_error_message, sheet_size_problem,
-                                 workbook_size_problem)
+from transforms.core.problems import Problem, ProblemFound, problem
+from transforms.read.workbook import (CSV_ENCODINGS, CSV_SUFFIXES, MAX_SHEET_CELLS, MAX_SHEET_ROWS, OLE_MAGIC,
+                                 SUPPORTED_SUFFIXES, cell_ref, sheet_size_problem, workbook_size_problem)
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 MAX_UNPACKED_BYTES = 300 * 2**20  # all parts of a workbook, inflated
@@ -45,12 +44,12 @@ _TYPE = re.compile(rb"\bt\s*=\s*[\"']([^\"']*)[\"']")
 # The root of a sheet, shared strings or workbook part is in SpreadsheetML's namespace (transitional or strict).
 _MAIN_NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
                     "http://purl.oclc.org/ooxml/spreadsheetml/main")
-_EXPAT_WORDS = {  # what expat found (its message), in the clerk's words
-    expat.errors.XML_ERROR_TAG_MISMATCH: ("标记没有正确闭合", "a tag that is not closed where it should be"),
-    expat.errors.XML_ERROR_UNDEFINED_ENTITY: ("含未定义的实体", "an undefined entity"),
-    expat.errors.XML_ERROR_INVALID_TOKEN: ("含 XML 不允许的字符", "a character or mark XML does not allow"),
-    expat.errors.XML_ERROR_NO_ELEMENTS: ("内容不完整", "it ends before its content does"),
-    expat.errors.XML_ERROR_UNCLOSED_TOKEN: ("内容不完整", "it ends before its content does"),
+_EXPAT_FAULTS = {  # what expat found (its message), as the malformed-xml template that says it in the clerk's words
+    expat.errors.XML_ERROR_TAG_MISMATCH: "tag-mismatch",
+    expat.errors.XML_ERROR_UNDEFINED_ENTITY: "undefined-entity",
+    expat.errors.XML_ERROR_INVALID_TOKEN: "invalid-token",
+    expat.errors.XML_ERROR_NO_ELEMENTS: "incomplete",
+    expat.errors.XML_ERROR_UNCLOSED_TOKEN: "incomplete",
 }
 _REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Za-z]{1,10})?\$?(\d{1,12})?[\"']")
 _RANGE = re.compile(rb"\bref\s*=\s*[\"']([A-Za-z]{0,10})(\d{0,12})(?::([A-Za-z]{0,10})(\d{0,12}))?[\"']")
@@ -67,53 +66,29 @@ _CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_REFERENCE = re.compile(rb"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|x0*(?:[0-8]|[bBcCeEfF]|1[0-9A-Fa-f]));")
 _UTF16_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 _MAIN_PARTS = ("xl/workbook.xml", "xl/sharedStrings.xml")
+# What is wrong in a part that is not well-formed XML: the byte it is at, the catalogue's malformed-xml template that
+# says it, and that template's context.
+Fault = tuple[int, str, dict]
 
 
-def _issue(rule: str, zh: str, en: str) -> Issue:
-    return Issue(rule, ERROR, zh, en)
-
-
-def damaged(detail: str) -> Issue:
+def damaged(detail: str) -> Problem:
     """The file is not a whole, valid workbook (cut short in transit, or not what its name says). `detail` is the
     reader's words (zip: BadZipFile …), of use to the statistician only: the clerk's message goes without it."""
-    return _issue("unreadable-file",
-                  "文件已损坏或不完整，可能是复制或发送时中断。请在 Excel 中重新保存后再提交",
-                  f"the file is damaged or incomplete ({detail}), perhaps cut short in transit — "
-                  "re-save it in Excel and send it again")
+    return problem("unreadable-file", variant="damaged", detail_en=detail)
 
 
-def malformed(where_zh: str, where_en: str, what_zh: str, what_en: str) -> Issue:
-    """A part of the workbook is not well-formed XML: readers disagree on what such a part holds (one reads a
-    number, another stops, another drops a cell), so nothing in it is taken as a figure."""
-    return _issue("malformed-xml",
-                  f"文件内部的{where_zh}格式不正确（{what_zh}），Excel/WPS 正常保存的文件不会这样，系统无法确定其中的数字。"
-                  "请在 Excel 中打开后另存为新文件再提交",
-                  f"the workbook's {where_en} is not well-formed ({what_en}), which Excel or WPS never write, so "
-                  "what it holds cannot be told for sure — open it in Excel, save it as a new file and send that")
-
-
-def unsafe(what_zh: str, what_en: str) -> Issue:
-    """The file is built in a way no spreadsheet program writes, the way files that attack readers are."""
-    return _issue("unsafe-file",
-                  f"文件结构异常（{what_zh}），正常的 Excel/WPS 文件不会这样，系统为安全起见不予打开。请在 Excel 中另存为新文件后再提交",
-                  f"the file is built in a way no spreadsheet program writes ({what_en}), so it is not opened, "
-                  "for safety — save it as a new file in Excel and send that")
-
-
-def precheck(content: bytes, file_name: str) -> list[Issue]:
+def precheck(content: bytes, file_name: str) -> list[Problem]:
     """Every reason to refuse the file before reading it; empty when a reader may open it."""
     suffix = Path(file_name).suffix.lower()
     if not content:
-        return [_issue("empty-file", "文件是空的（0 字节），可能是复制或保存没有完成。请重新保存后再提交",
-                       "the file is empty (0 bytes): the copy or the save did not finish — save it again and send it "
-                       "again")]
+        return [problem("empty-file")]
     if suffix not in SUPPORTED_SUFFIXES:
         return []  # the reader names the supported types
     if suffix in CSV_SUFFIXES:
         return _csv_problems(content)
     if content.startswith(OLE_MAGIC):
         if _ENCRYPTION_INFO in content:
-            return [_issue("encrypted-file", *ENCRYPTED)]
+            return [problem("encrypted-file")]
         return []  # a legacy .xls (calamine reads it whatever its name); its reader runs under process limits
     if not content.startswith(ZIP_MAGIC):
         return [_not_a_workbook(content, suffix)]
@@ -123,27 +98,20 @@ def precheck(content: bytes, file_name: str) -> list[Issue]:
         return [damaged(f"zip: {type(exc).__name__}: {exc}")]
 
 
-def _csv_problems(content: bytes) -> list[Issue]:
+def _csv_problems(content: bytes) -> list[Problem]:
     if content.startswith(ZIP_MAGIC) or content.startswith(OLE_MAGIC):
-        return [_issue("workbook-named-csv", "文件名是 .csv，但内容是 Excel 工作簿。请把文件名的后缀改为 .xlsx（旧版 Excel 为 .xls）后再提交",
-                       "the file is named .csv but is an Excel workbook — rename it to .xlsx (.xls for old Excel "
-                       "files) and send it again")]
+        return [problem("workbook-named-csv")]
     if _looks_utf16(content[:65536]):
-        return [_issue("csv-encoding", "CSV 文件是 UTF-16（“Unicode 文本”）编码，系统无法读取。请另存为“CSV UTF-8”格式",
-                       "the CSV file is UTF-16 ('Unicode Text'), which is not read — save it as 'CSV UTF-8'")]
+        return [problem("csv-encoding", variant="utf16")]
     for encoding in CSV_ENCODINGS:
         try:
             text = content.decode(encoding)
         except UnicodeDecodeError:
             continue
         if encoding == "gb18030" and _looks_misdecoded(text):
-            return [_issue("csv-encoding", "CSV 文件的编码不是 UTF-8 或 GBK（看起来是繁体 Big5 等其他编码），读出来是乱码。"
-                                           "请另存为“CSV UTF-8”格式",
-                           "the CSV file is in neither UTF-8 nor GBK (it looks like Big5 or another encoding) and "
-                           "reads as nonsense — save it as 'CSV UTF-8'")]
+            return [problem("csv-encoding", variant="misread")]
         return []
-    return [_issue("csv-encoding", "CSV 文件编码无法识别（既不是 UTF-8 也不是 GB18030/GBK），请另存为“CSV UTF-8”格式",
-                   "the CSV file's encoding is neither UTF-8 nor GB18030/GBK — save it as 'CSV UTF-8'")]
+    return [problem("csv-encoding", variant="unknown")]
 
 
 def _looks_utf16(head: bytes) -> bool:
@@ -169,7 +137,7 @@ def _looks_misdecoded(text: str) -> bool:
     return odd > 0.2 * len(chinese)
 
 
-def _not_a_workbook(content: bytes, suffix: str) -> Issue:
+def _not_a_workbook(content: bytes, suffix: str) -> Problem:
     head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<html", b"<!doctype html", b"<table", b"<meta")):
         kind_zh, kind_en = "网页（HTML），常见于从业务系统直接导出的“xls”", "a web page (HTML), as some systems export 'xls'"
@@ -179,29 +147,25 @@ def _not_a_workbook(content: bytes, suffix: str) -> Issue:
         kind_zh, kind_en = "PDF 文件", "a PDF file"
     else:
         kind_zh, kind_en = "无法识别的数据", "data of no known kind"
-    return _issue("not-a-workbook",
-                  f"文件名是“{suffix}”，但内容不是 Excel 工作簿（看起来是{kind_zh}）。请在 Excel 中打开后“另存为” .xlsx 再提交",
-                  f"the file is named {suffix} but is not an Excel workbook (it looks like {kind_en}) — "
-                  "open it in Excel, 'Save As' .xlsx and send that")
+    return problem("not-a-workbook", suffix=suffix, kind_zh=kind_zh, kind_en=kind_en)
 
 
-def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
+def _zip_problems(content: bytes, suffix: str) -> list[Problem]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         parts = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError, OSError) as exc:
         return [damaged(f"zip: {exc}")]
     if len(parts) > MAX_PARTS:
-        return [unsafe(f"含 {len(parts):,} 个部件", f"{len(parts):,} parts")]
+        return [problem("unsafe-file", variant="too-many-parts", parts=len(parts))]
     if any(p.flag_bits & 0x1 for p in parts):
-        return [_issue("encrypted-file", *ENCRYPTED)]
+        return [problem("encrypted-file")]
     strange = next((p.filename for p in parts if _outside_name(p.filename)), None)
     if strange:
-        return [unsafe(f"部件名 {strange} 指向文件包以外", f"a part named {strange}, which points outside the package")]
+        return [problem("unsafe-file", variant="outside-name", part=strange)]
     twice = _repeated_part(parts)
     if twice:  # readers differ on which copy they read: taking either would be a guess
-        return [unsafe(f"同一部件 {twice} 出现了两次，内容可能不同", f"part {twice} appears twice, perhaps with different "
-                                                                  "contents")]
+        return [problem("unsafe-file", variant="repeated-part", part=twice)]
     declared = sum(p.file_size for p in parts)
     if declared > MAX_UNPACKED_BYTES:
         return [_too_big(declared)]
@@ -221,11 +185,11 @@ def _zip_problems(content: bytes, suffix: str) -> list[Issue]:
             unpacked += _inflate(content, part, MAX_UNPACKED_BYTES - unpacked, scanner)
             for sheet, rows, columns in scanner.finish():
                 cells += rows * columns
-                problem = sheet_size_problem(sheet, rows, columns) or workbook_size_problem(cells)
-                if problem:
-                    return [_issue(problem.rule, problem.message_zh, problem.message_en)]
-        except _Refused as refused:
-            return [refused.issue]
+                too_large = sheet_size_problem(sheet, rows, columns) or workbook_size_problem(cells)
+                if too_large:
+                    return [too_large]
+        except ProblemFound as refused:
+            return [refused.problem]
         if isinstance(scanner, _XlsxScanner):
             errors += [(scanner.label, cell) for cell in scanner.errors]
         elif isinstance(scanner, _OdsScanner):
@@ -252,17 +216,15 @@ def _repeated_part(parts: list[zipfile.ZipInfo]) -> str | None:
     return None
 
 
-def formula_errors(cells: list[tuple[str, str]]) -> list[Issue]:
+def formula_errors(cells: list[tuple[str, str]]) -> list[Problem]:
     """A refusal for each cell (sheet, cell) holding a formula's error value: the reader would see it as blank,
     and a figure that cannot be worked out is neither zero nor left out. The first MAX_ERROR_CELLS are named,
     the rest counted in the last."""
-    issues = [Issue("formula-error", ERROR, *formula_error_message(sheet, cell), sheet, cell)
-              for sheet, cell in cells[:MAX_ERROR_CELLS]]
+    found = [problem("formula-error", sheet=sheet, cell=cell, sheet_name=sheet, cell_name=cell)
+             for sheet, cell in cells[:MAX_ERROR_CELLS]]
     if len(cells) > MAX_ERROR_CELLS:
-        more = len(cells) - MAX_ERROR_CELLS
-        issues.append(Issue("formula-error", ERROR, f"另有 {more:,} 个单元格是公式错误值，请一并修正",
-                            f"and {more:,} more cells hold formula errors — fix them too"))
-    return issues
+        found.append(problem("formula-error", variant="more", more=len(cells) - MAX_ERROR_CELLS))
+    return found
 
 
 def _tab_names(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -281,19 +243,8 @@ def _tab_names(archive: zipfile.ZipFile) -> dict[str, str]:
             html.unescape(name.decode("utf-8", "replace")) for name, rid in sheets if rid in targets}
 
 
-def _too_big(size: int) -> Issue:
-    mb = size / 2**20
-    return _issue("file-too-large",
-                  f"文件解压后有 {mb:,.0f} MB，超过上限（{MAX_UNPACKED_BYTES // 2**20} MB），远大于一份统计表。"
-                  "请只保留统计表，删除图片和多余的工作表后再提交",
-                  f"unpacked, the file is {mb:,.0f} MB (the limit is {MAX_UNPACKED_BYTES // 2**20} MB), far more "
-                  "than a summary table — keep only the table, remove pictures and extra sheets, and send it again")
-
-
-class _Refused(Exception):
-    def __init__(self, issue: Issue):
-        super().__init__(issue.message_en)
-        self.issue = issue
+def _too_big(size: int) -> Problem:
+    return problem("file-too-large", variant="unpacked", mb=size / 2**20, limit=MAX_UNPACKED_BYTES // 2**20)
 
 
 def _inflate(content: bytes, part: zipfile.ZipInfo, budget: int, scanner: "_XmlScanner") -> int:
@@ -304,7 +255,7 @@ def _inflate(content: bytes, part: zipfile.ZipInfo, budget: int, scanner: "_XmlS
     """
     start = part.header_offset
     if content[start:start + 4] != b"PK\x03\x04":
-        raise _Refused(damaged(f"zip: bad local header for {part.filename}"))
+        raise ProblemFound(damaged(f"zip: bad local header for {part.filename}"))
     flags, method, _, _, crc, compressed, size, name_len, extra_len = struct.unpack_from("<HHHHIIIHH", content,
                                                                                        start + 6)
     name = content[start + 30:start + 30 + name_len]
@@ -313,41 +264,38 @@ def _inflate(content: bytes, part: zipfile.ZipInfo, budget: int, scanner: "_XmlS
     if (flags & 0x1, method) != (part.flag_bits & 0x1, part.compress_type) or not same_name or \
             sizes_given and (crc, compressed, size) != (part.CRC, part.compress_size, part.file_size):
         # readers differ on which of the two descriptions they follow
-        raise _Refused(unsafe(f"部件 {part.filename} 的两处描述（本地头与目录）不一致",
-                              f"part {part.filename} is described one way in its own header and another in the "
-                              "zip directory"))
+        raise ProblemFound(problem("unsafe-file", variant="two-descriptions", part=part.filename))
     data = memoryview(content)[start + 30 + name_len + extra_len:][:part.compress_size]
     if len(data) < part.compress_size:
-        raise _Refused(damaged(f"zip: {part.filename} is cut short"))
+        raise ProblemFound(damaged(f"zip: {part.filename} is cut short"))
     if part.compress_type == zipfile.ZIP_STORED:
         chunks = (bytes(data[i:i + _CHUNK]) for i in range(0, len(data), _CHUNK))
     elif part.compress_type == zipfile.ZIP_DEFLATED:
         chunks = _deflated(data, part.filename)
     else:
         # the part's name is the file's inner structure (xl/worksheets/…), nothing a clerk can act on: English only
-        raise _Refused(unsafe("文件内部有一部分使用了不常见的压缩方式",
-                              f"part {part.filename} uses compression method {part.compress_type}"))
+        raise ProblemFound(problem("unsafe-file", variant="compression-method", part_en=part.filename,
+                                   method_en=part.compress_type))
     size, crc, malformed_xml = 0, 0, None
     for chunk in chunks:
         size += len(chunk)
         if size > part.file_size:  # what the readers size their buffers by is a lie
-            raise _Refused(unsafe(f"文件内部有一部分解压后超过其声明的大小（{part.file_size:,} 字节）",
-                                  f"part {part.filename} inflates beyond the {part.file_size:,} bytes it declares"))
+            raise ProblemFound(problem("unsafe-file", variant="beyond-declared-size", part_en=part.filename,
+                                       declared=part.file_size))
         if size > budget:
-            raise _Refused(_too_big(MAX_UNPACKED_BYTES + 1))
+            raise ProblemFound(_too_big(MAX_UNPACKED_BYTES + 1))
         if size > RATIO_CHECKED_FROM and size > MAX_RATIO * max(part.compress_size, 1):
-            raise _Refused(unsafe(f"文件内部有一部分压缩比超过 {MAX_RATIO}:1（压缩炸弹）",
-                                  f"part {part.filename} inflates more than {MAX_RATIO}:1, a zip bomb"))
+            raise ProblemFound(problem("unsafe-file", variant="zip-bomb", part_en=part.filename, ratio=MAX_RATIO))
         crc = zlib.crc32(chunk, crc)
         if not malformed_xml:
             try:
                 scanner.feed(chunk)
-            except _Refused as refused:  # damaged bytes read as bad XML too: the checksum says which it is
-                if refused.issue.rule != "malformed-xml":
+            except ProblemFound as refused:  # damaged bytes read as bad XML too: the checksum says which it is
+                if refused.problem.rule != "malformed-xml":
                     raise
                 malformed_xml = refused
     if size != part.file_size or crc != part.CRC:
-        raise _Refused(damaged(f"zip: {part.filename} does not match its size or checksum"))
+        raise ProblemFound(damaged(f"zip: {part.filename} does not match its size or checksum"))
     if malformed_xml:
         raise malformed_xml
     return size
@@ -361,17 +309,16 @@ def _deflated(data: memoryview, name: str):
             try:
                 out = inflater.decompress(pending, _CHUNK)
             except zlib.error as exc:
-                raise _Refused(damaged(f"zip: {name}: {exc}")) from None
+                raise ProblemFound(damaged(f"zip: {name}: {exc}")) from None
             pending = inflater.unconsumed_tail
             if out:
                 yield out
             if inflater.eof:
                 if inflater.unused_data or i + _CHUNK < len(data):  # the stream ends before the size declared
-                    raise _Refused(unsafe(f"部件 {name} 声明的压缩大小与实际不符",
-                                          f"part {name} is shorter than the compressed size it declares"))
+                    raise ProblemFound(problem("unsafe-file", variant="short-stream", part=name))
                 return
     if not inflater.eof:
-        raise _Refused(damaged(f"zip: {name} is cut short"))
+        raise ProblemFound(damaged(f"zip: {name} is cut short"))
 
 
 @dataclass
@@ -389,9 +336,8 @@ class _XmlScanner:
         if not self.started and chunk:
             self.started = True
             if self.is_xml and chunk.startswith(_UTF16_STARTS):
-                raise _Refused(malformed(
-                    self.where_zh, self.where_en, "以 UTF-16 编码保存，本系统的读表程序只读 UTF-8",
-                    "stored as UTF-16 XML, which the standard allows but the spreadsheet reader here does not read"))
+                raise ProblemFound(problem("malformed-xml", variant="utf16", where_zh=self.where_zh,
+                                           where_en=self.where_en))
         buffer = self.carry + chunk
         cut = buffer.rfind(b">") + 1  # whole tags only, so no tag is ever split between two chunks
         whole, self.carry = buffer[:cut], buffer[cut:]
@@ -419,20 +365,19 @@ class _XmlScanner:
         if fault:
             self.refuse(fault)
 
-    def fault(self, text: bytes) -> tuple[int, str, str] | None:
-        """The first thing in `text` that is not well-formed XML: (where, what in Chinese, what in English)."""
+    def fault(self, text: bytes) -> Fault | None:
+        """The first thing in `text` that is not well-formed XML."""
         if not self.is_xml:
             return None
-        found = [(m.start(), f"含未定义的实体 {m.group().decode('ascii', 'replace')!r}",
-                  f"an undefined entity {m.group().decode('ascii', 'replace')!r}")
+        found = [(m.start(), "named-entity", {"entity": m.group().decode("ascii", "replace")})
                  for m in (_UNDEFINED_ENTITY.search(text),) if m]
-        found += [(m.start(), "含 XML 不允许的控制字符（如 NUL）", "a control character XML does not allow (such as NUL)")
+        found += [(m.start(), "control-character", {})
                   for m in (_CONTROL_BYTE.search(text), _CONTROL_REFERENCE.search(text)) if m]
         if not found:
             found = [f for f in (self._parsed(text),) if f]
-        return min(found) if found else None
+        return min(found, key=lambda f: f[0]) if found else None
 
-    def _parsed(self, text: bytes, last: bool = False) -> tuple[int, str, str] | None:
+    def _parsed(self, text: bytes, last: bool = False) -> Fault | None:
         """What expat finds wrong in `text`, the next bytes of the part (the last: whether the part has ended)."""
         if self.xml is None:
             self.xml = expat.ParserCreate(namespace_separator=" ")
@@ -442,29 +387,32 @@ class _XmlScanner:
         try:
             self.xml.Parse(text, last)
         except expat.ExpatError as exc:
-            zh, en = _EXPAT_WORDS.get(expat.ErrorString(exc.code), ("XML 结构错误", expat.ErrorString(exc.code)))
-            return max(0, min(self.xml.ErrorByteIndex - before, len(text))), zh, en
+            said = expat.ErrorString(exc.code)
+            return (max(0, min(self.xml.ErrorByteIndex - before, len(text))), _EXPAT_FAULTS.get(said, "other"),
+                    {"detail_en": said})
         spreadsheet = self.part in _MAIN_PARTS or self.part.startswith("xl/worksheets/")
         if spreadsheet and self.root is not None and self.root.split(" ")[0] not in _MAIN_NAMESPACES:
-            return 0, "根元素不在电子表格的命名空间中", \
-                f"its root element <{self.root.split(' ')[-1]}> is not in SpreadsheetML's namespace"
+            return 0, "foreign-root", {"root_en": self.root.split(" ")[-1]}
         return None
 
     def _root(self, name: str, attributes) -> None:
         self.root = name
         self.xml.StartElementHandler = None  # one call for the root; the rest stream past in C
 
-    def refuse(self, fault: tuple[int, str, str]) -> None:
-        raise _Refused(malformed(self.where_zh + self.near_zh, self.where_en + self.near_en, fault[1], fault[2]))
+    def refuse(self, fault: Fault) -> None:
+        """A part that is not well-formed XML: readers disagree on what such a part holds (one reads a number,
+        another stops, another drops a cell), so nothing in it is taken as a figure."""
+        _, variant, context = fault
+        raise ProblemFound(problem("malformed-xml", variant=variant, where_zh=self.where_zh + self.near_zh,
+                                   where_en=self.where_en + self.near_en, **context))
 
     def check(self, text: bytes) -> None:
         """No DTD, no entity declaration, no count a reader would size its tables by beyond the bounds."""
         if _DTD.search(text):
-            raise _Refused(unsafe("含 DTD/实体声明 <!DOCTYPE/<!ENTITY", "XML entity declarations, <!DOCTYPE/<!ENTITY"))
+            raise ProblemFound(problem("unsafe-file", variant="entity-declaration"))
         for match in _COUNT.finditer(text):
             if int(match.group(1)) > MAX_COUNT:
-                raise _Refused(unsafe(f"声明了 {int(match.group(1)):,} 个条目", f"it declares {int(match.group(1)):,} "
-                                                                              "entries"))
+                raise ProblemFound(problem("unsafe-file", variant="huge-count", count=int(match.group(1))))
 
     @property
     def near_zh(self) -> str:
@@ -519,8 +467,7 @@ class _XlsxScanner(_XmlScanner):
             tag, attrs = match.group(1), match.group(2)
             if tag is None:  # a cell's value
                 if self.number_cell and fault is None and not _NUMBER.fullmatch(match.group(3)):
-                    fault = (match.start(), f"数字单元格的值“{match.group(3).decode('utf-8', 'replace')}”不是数字",
-                             f"a number cell holds {match.group(3).decode('utf-8', 'replace')!r}, which is no number")
+                    fault = (match.start(), "not-a-number", {"value": match.group(3).decode("utf-8", "replace")})
                     break
                 continue
             if tag == b"c":
@@ -540,7 +487,7 @@ class _XlsxScanner(_XmlScanner):
                     self.used += 1
                     self.max_row, self.max_column = max(self.max_row, self.row), max(self.max_column, self.column)
                     if self.max_row > MAX_SHEET_ROWS or self.max_row * self.max_column > MAX_SHEET_CELLS:
-                        raise _Refused(_size_issue(self.label, self.max_row, self.max_column))
+                        raise ProblemFound(_size_problem(self.label, self.max_row, self.max_column))
             elif tag == b"row":
                 refs = _REF.findall(attrs)
                 self.row = max((int(d) for _, d in refs if d), default=self.row + 1)
@@ -580,15 +527,12 @@ class _XlsxScanner(_XmlScanner):
 
 def _check_position(row: int, column: int) -> None:
     if row > MAX_ROW or column > MAX_COLUMN:
-        raise _Refused(unsafe(f"单元格位置超出 Excel 的范围（第 {row:,} 行、第 {column:,} 列）",
-                              f"a cell beyond Excel's last cell XFD1048576 (row {row:,}, column {column:,})"))
+        raise ProblemFound(problem("unsafe-file", variant="beyond-last-cell", row=row, column=column))
 
 
-def _size_issue(sheet: str, rows: int, columns: int) -> Issue:
-    problem = sheet_size_problem(sheet, rows, columns)
-    if problem is None:  # within one sheet's bounds, but not together with the others
-        problem = workbook_size_problem(rows * columns)
-    return _issue(problem.rule, problem.message_zh, problem.message_en)
+def _size_problem(sheet: str, rows: int, columns: int) -> Problem:
+    # within one sheet's bounds, but not together with the others: the workbook's
+    return sheet_size_problem(sheet, rows, columns) or workbook_size_problem(rows * columns)
 
 
 @dataclass
@@ -636,7 +580,8 @@ class _OdsScanner(_XmlScanner):
             self.max_column = max(self.max_column, self.row_last)
             _check_position(self.max_row, self.max_column)
             if self.max_row > MAX_SHEET_ROWS or self.max_row * self.max_column > MAX_SHEET_CELLS:
-                raise _Refused(_size_issue(self.tables[-1][0] if self.tables else "?", self.max_row, self.max_column))
+                table = self.tables[-1][0] if self.tables else "?"
+                raise ProblemFound(_size_problem(table, self.max_row, self.max_column))
         self.row += self.repeat
         self.repeat, self.row_used, self.row_last, self.column = 1, 0, 0, 0
 
@@ -662,5 +607,5 @@ class _ManifestScanner(_XmlScanner):
 
     def areas(self) -> list[tuple[str, int, int]]:
         if self.encrypted:
-            raise _Refused(_issue("encrypted-file", *ENCRYPTED))
+            raise ProblemFound(problem("encrypted-file"))
         return []

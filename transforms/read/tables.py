@@ -7,7 +7,8 @@ import functools
 import re
 from dataclasses import dataclass, field, replace
 
-from transforms.core.figures import NO_FIGURE, FigureError, FigureProblem, normalise_text, parse_figure
+from transforms.core.figures import NO_FIGURE, normalise_text, parse_figure
+from transforms.core.problems import Problem, ProblemFound, problem
 from transforms.read.headers import ALIAS, HeaderCatalogue, HeaderMatch, HeaderMiss
 from transforms.read.meta_lines import SEARCH_ROWS, UNIT_KEYS, DATE_KEYS, cell_text, is_note
 from transforms.read.parsed import (PART, SUBTOTAL, TOTAL, UNMAPPED, CellFigure, HeaderReading, UnmappedCell)
@@ -28,7 +29,6 @@ LIST_UNIT_HEADERS = ("单位", "计量单位", "计量单位名称", "计算单�
 _ENUMERATION = re.compile(r"^(?:[(（]?[一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．])")
 NO_HEADER = "no-header"  # a figure in a column with no header text at all
 NO_TABLE = "no-table"  # a figure on a sheet where no table was found
-UNNAMED_ROW = "unnamed-row"  # a wide table's row of figures with no name
 
 
 def row_role(label: str) -> str:
@@ -120,7 +120,7 @@ def _is_figure_text(value: object) -> bool:
         return False
     try:
         return parse_figure(value) is not None
-    except FigureError as exc:
+    except ProblemFound as exc:
         return exc.problem.rule == "unit-in-cell" or any(ch.isdigit() for ch in _norm(value))
 
 
@@ -131,7 +131,7 @@ def _is_number(value: object) -> bool:
         return value == value
     try:
         figure = parse_figure(value)
-    except FigureError:
+    except ProblemFound:
         return False
     return figure is not None and figure.value is not None
 
@@ -369,13 +369,13 @@ class TableReader:
               record: int | None = None) -> CellFigure | None:
         """The figure cell at (r, c), or None where the cell holds no figure (empty, a dash, 无)."""
         try:
-            figure, problem = parse_figure(raw, match.scale), None
-        except FigureError as exc:
-            figure, problem = None, exc.problem
-        if figure is None and problem is None:
+            figure, why_not = parse_figure(raw, match.scale), None
+        except ProblemFound as exc:
+            figure, why_not = None, exc.problem
+        if figure is None and why_not is None:
             return None
         return CellFigure(sheet.name, cell_ref(r, c), r + 1, label, role, match.indicator, match.item_type,
-                          cell_text(raw), figure, problem, record)
+                          cell_text(raw), figure, why_not, record)
 
     def read_loose_figures(self, sheet: Sheet, skip_rows: int) -> SheetReading:
         """A sheet with no table: its numbers are listed (there is no header to read them by)."""
@@ -419,13 +419,8 @@ def _row_name(sheet: Sheet, r: int, table: Table) -> str:
     return next((t for t in texts if t and row_role(t) != PART), "")
 
 
-def _unnamed_row(r: int, label_col: int) -> FigureProblem:
-    where = cell_ref(r, label_col)
-    return FigureProblem(
-        UNNAMED_ROW,
-        f"第{r + 1}行有数字，但{where}没有填写名称，无法判断这一行是某个镇（街道）还是合计：请在{where}填写名称，合计行写“合计”",
-        f"row {r + 1} has figures but no name in {where}, so it cannot be told whether it is a place or the total: "
-        f"write its name in {where}, or 合计 for the total row")
+def _unnamed_row(r: int, label_col: int) -> Problem:
+    return problem("unnamed-row", row=r + 1, label_cell=cell_ref(r, label_col))
 
 
 def _first_text(row: list[object]) -> str:

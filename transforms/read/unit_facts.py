@@ -10,8 +10,9 @@ from functools import cache
 
 from transforms.core.display import plain_number
 from transforms.core.figures import APPROX, AT_LEAST, EXACT, UNSPECIFIED, combine_qualifiers
+from transforms.core.problems import Problem, problem
 from transforms.read.headers import ITEMS_ISSUED
-from transforms.read.parser import ERROR, PART, TOTAL, CellFigure, Issue
+from transforms.read.parser import PART, TOTAL, CellFigure
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def _shipped_names_zh() -> dict[str, str]:
 
 
 def unit_facts(cells: list[CellFigure], names_zh: Mapping[str, str] | None = None) -> tuple[list[UnitFact],
-                                                                                             list[Issue]]:
+                                                                                             list[Problem]]:
     """Figures per (indicator, item_type): the total row's figure where there is one, else the sum of the rows.
 
     A 小计 (subtotal) row is never added. Sheets combine the same way: a summary sheet (汇总) is the total of
@@ -85,7 +86,7 @@ def unit_facts(cells: list[CellFigure], names_zh: Mapping[str, str] | None = Non
     for c in cells:
         if c.figure is not None and c.problem is None:
             by_sheet[c.sheet].append(c)
-    issues: list[Issue] = []
+    issues: list[Problem] = []
     across: dict[tuple[str, str | None], dict[str, list[_Amount]]] = defaultdict(lambda: defaultdict(list))
     for sheet, sheet_cells in by_sheet.items():
         role = TOTAL if any(w in sheet for w in SUMMARY_SHEET_WORDS) else PART
@@ -100,7 +101,7 @@ def unit_facts(cells: list[CellFigure], names_zh: Mapping[str, str] | None = Non
     return facts, issues
 
 
-def _sheet_amounts(cells: list[CellFigure], issues: list[Issue],
+def _sheet_amounts(cells: list[CellFigure], issues: list[Problem],
                    names_zh: Mapping[str, str]) -> dict[tuple[str, str | None], _Amount]:
     """One sheet's figure per (indicator, item_type), from its total row or its part rows."""
     rows: dict[int, list[CellFigure]] = defaultdict(list)
@@ -123,7 +124,7 @@ def _sheet_amounts(cells: list[CellFigure], issues: list[Issue],
 
 
 def _settle_total(indicator: str, item_type: str | None, roles: dict[str, list[_Amount]],
-                  issues: list[Issue], names_zh: Mapping[str, str]) -> _Amount:
+                  issues: list[Problem], names_zh: Mapping[str, str]) -> _Amount:
     """The total where there is one (checked against the parts), else the sum of the parts."""
     parts, totals = roles.get(PART, []), roles.get(TOTAL, [])
     chosen = _sum(totals or parts)
@@ -146,16 +147,12 @@ def _disagree(total: _Amount, parts: _Amount) -> bool:
 
 
 def _check_total(indicator: str, item_type: str | None, total: _Amount, parts: _Amount,
-                 names_zh: Mapping[str, str]) -> list[Issue]:
+                 names_zh: Mapping[str, str]) -> list[Problem]:
     if not _disagree(total, parts):
         return []
     # the clerk knows an indicator by its Chinese name and goods by their type (棉被); the code is for the statistician
     what_zh = item_type or names_zh.get(indicator, indicator)
     what_en = indicator + (f" ({item_type})" if item_type else "")
-    said, added = plain_number(total.value), plain_number(parts.value)
     sheet, _, cell = total.cells[0].partition("!")
-    return [Issue(
-        "total-mismatch", ERROR,
-        f"{what_zh} 合计行为 {said}，各行之和为 {added}，两者不一致，请核对合计行或各行数据",
-        f"{what_en}: the total row says {said} but the rows above add up to {added} — correct the total or the rows",
-        sheet, cell, total.raw)]
+    return [problem("total-mismatch", sheet=sheet, cell=cell, raw_text=total.raw, what_zh=what_zh, what_en=what_en,
+                    total=plain_number(total.value), parts=plain_number(parts.value))]

@@ -7,14 +7,16 @@ import json
 import logging
 import math
 from bisect import bisect_right
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from expectations import SUITES_DIR
+from transforms.core.problems import Problem, problem
 from transforms.core.reference import Reference
 from transforms.read.parsed import CellFigure, CrossFieldFinding
-from transforms.read.parser import ERROR, Issue, ParsedSubmission
+from transforms.read.parser import ParsedSubmission
 from transforms.validate.data_docs import FileRows, run_name
 
 INVALID = "invalid"  # qualifier given to a cell the parser could not read, so the suite reports it
@@ -166,9 +168,9 @@ class SubmissionValidator:
             for meta, hits in failures:
                 for i in sorted(hits):
                     row = {**dict.fromkeys(CROSS_FIELD_FIGURES, math.nan), **mine[i]}
-                    found[-1].append(CrossFieldFinding(row["sheet"], row["row_number"], row["cells"], meta["rule"],
-                                                       meta["message_zh"].format(**row),
-                                                       meta["message_en"].format(**row)))
+                    broken = problem(meta["rule"], **{figure: row[figure] for figure in CROSS_FIELD_FIGURES})
+                    found[-1].append(CrossFieldFinding(row["sheet"], row["row_number"], row["cells"], broken.rule,
+                                                       broken.message_zh, broken.message_en))
         return found
 
     def _kept_failures(self, suite_name: str, frame: pd.DataFrame, parsed: ParsedSubmission, when: dt.datetime):
@@ -203,7 +205,7 @@ class SubmissionValidator:
         self.failures("figures", pd.DataFrame(figure_rows(parsed, self.counted_whole), columns=FIGURE_COLUMNS))
         self.cross_field([parsed.cells])
 
-    def validate(self, parsed: ParsedSubmission, facts_found: int) -> list[Issue]:
+    def validate(self, parsed: ParsedSubmission, facts_found: int) -> list[Problem]:
         """Every rule broken, as issues located at the cell; an empty list means the file passes."""
         when = dt.datetime.now(dt.timezone.utc)  # one validation run: both suites' results kept under this time
         meta_frame = submission_frame(parsed, self.ref, facts_found)
@@ -213,7 +215,7 @@ class SubmissionValidator:
         return self._issues(parsed, meta_failures, rows, self._kept_failures("figures", frame, parsed, when))
 
     def validate_many(self, items: list[tuple[ParsedSubmission, int]],
-                      run_times: list[dt.datetime] | None = None) -> list[list[Issue]]:
+                      run_times: list[dt.datetime] | None = None) -> list[list[Problem]]:
         """validate() of many submissions, with one Great Expectations run per suite for all of them.
 
         A run's cost hardly depends on its size, and it was most of what a file cost; every rule is row by row,
@@ -245,7 +247,7 @@ class SubmissionValidator:
                 for i, (parsed, _) in enumerate(items)]
 
     def _issues(self, parsed: ParsedSubmission, meta_failures: list, figure_rows: list[dict],
-                figure_failures: list) -> list[Issue]:
+                figure_failures: list) -> list[Problem]:
         campaign = self.ref.campaign
         issues = []
         context = {"as_of_date": parsed.as_of_date, "campaign_start": campaign.start_date,
@@ -253,14 +255,14 @@ class SubmissionValidator:
         for meta, _rows in meta_failures:
             where = {"unit": parsed.unit_source, "date": parsed.date_source}.get(meta.get("where"))
             sheet, _, cell = (where or "").partition("!")
-            issues.append(Issue(meta["rule"], ERROR, meta["message_zh"].format(**context),
-                                meta["message_en"].format(**context), sheet or None, cell or None))
+            issues.append(problem(meta["rule"], sheet=sheet or None, cell=cell or None, **context))
         for meta, rows in figure_failures:
             for i in sorted(rows):
                 row = figure_rows[i]
-                rule = row["problem_rule"] or meta["rule"]  # the parser knows best why a cell is not a figure
-                issues.append(Issue(rule, ERROR, meta["message_zh"].format(**row),
-                                    meta["message_en"].format(**row), row["sheet"], row["cell"], row["raw_text"]))
+                found = problem(meta["rule"], sheet=row["sheet"], cell=row["cell"], raw_text=row["raw_text"],
+                                text=row["raw_text"], problem_zh=row["problem_zh"], problem_en=row["problem_en"])
+                # the parser knows best why a cell is not a figure: its code, under the suite's message (its words)
+                issues.append(replace(found, rule=row["problem_rule"] or found.rule))
         return issues
 
 
