@@ -193,7 +193,7 @@ def main(argv: list[str]) -> int:
         sampler = MemorySampler()
         sampler.start()
         try:
-            ingestor = Ingestor(layout, ref, settle_seconds=0)  # files are complete when landed: no settle watch
+            ingestor = Ingestor(layout, ref, quiet_seconds=0)  # files are complete when landed: no quiet watch
             try:
                 run = check.run(entries, corpus, layout, ingestor, root, batch=args.batch)
                 workers = ingestor.reader.workers_started

@@ -214,7 +214,7 @@ def add_one_in_process(home: Path, files: list[Path]) -> None:
 
     layout = Layout(home)
     started = time.perf_counter()
-    ingestor = Ingestor(layout, load_reference(layout.reference), settle_seconds=0)
+    ingestor = Ingestor(layout, load_reference(layout.reference), quiet_seconds=0)
     result = {"setup": time.perf_counter() - started, "files": []}
     for f in files:
         t0 = time.perf_counter()
@@ -249,7 +249,7 @@ def bulk_in_process(home: Path) -> None:
     layout = Layout(home)
     started = time.perf_counter()
     ref = load_reference(layout.reference)
-    ingestor = Ingestor(layout, ref, SubmissionValidator(ref, quality_dir=layout.quality), settle_seconds=0)
+    ingestor = Ingestor(layout, ref, SubmissionValidator(ref, quality_dir=layout.quality), quiet_seconds=0)
     con = warehouse.connect(layout.warehouse)
     warehouse.prepare(con, ref)
     ready = time.perf_counter()

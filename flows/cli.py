@@ -101,7 +101,7 @@ def init() -> None:
 
         layout = _layout(require_init=False)
         created = warehouse.set_up(layout)
-        out.print(f"warmline home: {layout.home}")
+        out.print(f"warmline home: {layout.home}", soft_wrap=True)
         out.print(f"created {len(created)} folder(s) and file(s)" if created else "already set up; nothing changed")
 
 
@@ -137,7 +137,7 @@ def template(unit: Optional[str] = typer.Option(None, "--unit", help="Unit name,
             sender = found.name
         target = output or Path(f"{sender or ref.campaign.city}_{ref.campaign.short_name}统计表.xlsx")
         write_submission(target, ref, sender)
-        out.print(f"wrote {target}")
+        out.print(f"wrote {target}", soft_wrap=True)
 
 
 def _prefect_api(layout: Layout) -> str:
@@ -424,7 +424,7 @@ def bulletin(date: str = typer.Option(..., "--date", help="Day to publish, YYYY-
         if decision.blocking:
             _print_checks(decision.blocking)
         for path in written.paths:
-            out.print(f"wrote {path}")
+            out.print(f"wrote {path}", soft_wrap=True)
         _print_publication(day, decision.publishable, decision.forced, decision.blocking, written.paths, "bulletin")
     if not decision.publishable:
         raise typer.Exit(3)
@@ -642,7 +642,7 @@ def sql_query(query: str = typer.Argument(..., help='The SQL to run, e.g. "SELEC
               output: Optional[Path] = typer.Option(None, "--out", help="Write every row to this file instead of "
                                                                         "printing: .csv or .parquet.")) -> None:
     """Run a read-only SQL query on the analytics database and print the rows (or write them: --out FILE)."""
-    from transforms.warehouse.query import QueryFailed, open_for_reading, run, write_result, writer_for
+    from transforms.warehouse.query import QueryFailed, open_for_reading, run, write_query_result, writer_for
 
     with _errors():
         layout = _layout()
@@ -659,7 +659,7 @@ def sql_query(query: str = typer.Argument(..., help='The SQL to run, e.g. "SELEC
             if output is None:
                 _print_rows(run(con, query))
             else:
-                rows = write_result(con, query, output)
+                rows = write_query_result(con, query, output)
                 out.print(f"wrote {rows} row{'' if rows == 1 else 's'} to {output}")
         except QueryFailed as exc:
             raise UserError(f"query failed: {exc}") from None
@@ -777,7 +777,7 @@ def headers_accept(header: str = typer.Argument(..., help="The header as `warmli
         except ReviewError as exc:
             raise UserError(str(exc)) from None
         what = done.indicator + (f" ({done.item_type})" if done.item_type else "")
-        out.print(f"“{done.alias}” → {what}: written to {done.file}")
+        out.print(f"“{done.alias}” → {what}: written to {done.file}", soft_wrap=True)
         if not files:
             out.print("No file on record has it; files that come in from now on are read with it.")
             return

@@ -26,7 +26,7 @@ def campaign_today(home: str) -> dt.date:
 
 
 @task(name="build-marts")
-def build_marts(home: str, day: dt.date) -> None:
+def refresh_marts(home: str, day: dt.date) -> None:
     """Refresh reference data and views, and extend the marts' calendar to `day`."""
     layout = Layout(Path(home))
     con = warehouse.connect(layout.warehouse)
@@ -74,7 +74,7 @@ def daily_rollup(home: str, day: dt.date | None = None, delegate: bool = False, 
     decide(day, [], force, reason)  # a --force without a reason is refused before anything is done
     files = pending_files(Layout(Path(home)))
     outcomes = ingest_all(files, home, delegate, publish_after=False) if files else []
-    build_marts(home, day)
+    refresh_marts(home, day)
     summary = summarise_day(home, day)
     unchanged = None if outcomes else _recall_day(home, day, force)
     if unchanged:  # nothing new since the last run of this day: its checks, bulletin and publication stand

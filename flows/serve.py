@@ -85,7 +85,7 @@ def hand_over(path: Path, home: str) -> None:
         key = batch_key([path])
     except FileNotFoundError:
         return
-    # closed after writing or renamed in: complete, so read at once, without the settle watch
+    # closed after writing or renamed in: complete, so read at once, without the quiet watch
     ingest_received_files.delay([str(path)], home, key, sweep=True, complete=True)
     log.info("received %s", path.name)
 

@@ -63,7 +63,7 @@ def reader(ref):
 def ingestor(home, ref, validator, reader) -> Ingestor:
     # Tests write files and ingest them at once: no watching a just-written file for a second (test_ingest.py
     # checks that wait on its own Ingestor).
-    return Ingestor(home, ref, validator, reader, settle_seconds=0)
+    return Ingestor(home, ref, validator, reader, quiet_seconds=0)
 
 
 def ingest_inbox(ingestor: Ingestor, day: dt.date | None = None) -> list:

@@ -95,7 +95,7 @@ def _ingested(root: Path, files: dict[str, bytes], ref, validator, reader) -> tu
     layout = make_home(root)
     for name, content in files.items():
         (layout.inbox / name).write_bytes(content)
-    return ingest_inbox(Ingestor(layout, ref, validator, reader, settle_seconds=0)), layout
+    return ingest_inbox(Ingestor(layout, ref, validator, reader, quiet_seconds=0)), layout
 
 
 @pytest.fixture(scope="module")

@@ -43,12 +43,12 @@ def stop_here(what):
         print(what, *(w.process.pid for w in ingestor.reader._idle), flush=True)
         time.sleep(600)
 
-if stop == "in-transaction":  # settle_supersession runs inside record()'s transaction, after the facts
-    settle = record.settle_supersession
-    def slow_settle(con, pairs):
-        settle(con, pairs)
+if stop == "in-transaction":  # decide_supersession runs inside record()'s transaction, after the facts
+    decide = record.decide_supersession
+    def slow_decide(con, pairs):
+        decide(con, pairs)
         stop_here("in-transaction")
-    record.settle_supersession = slow_settle
+    record.decide_supersession = slow_decide
 else:
     leave = Ingestor._leave_inbox
     def slow_leave(self, path, seen):

@@ -50,7 +50,7 @@ def test_files_read_and_validated_on_two_dask_workers_end_as_ingested_here(prefe
     here = make_home(tmp_path / "here")
     land(here, ref, tmp_path / "scratch-here")
     expected = [(o.receipt.file_name, o.status) for o in ingest_inbox(Ingestor(here, ref, validator, reader,
-                                                                                settle_seconds=0))]
+                                                                                quiet_seconds=0))]
 
     there = make_home(tmp_path / "there")
     land(there, ref, tmp_path / "scratch-there")

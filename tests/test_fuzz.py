@@ -27,7 +27,7 @@ from transforms.ingest.ingestor import Ingestor
 from transforms.ingest.record import Outcome
 from transforms.read.guarded_reader import MEMORY_LIMIT
 from transforms.warehouse.audit import audit
-from transforms.warehouse.query import write_result
+from transforms.warehouse.query import write_query_result
 
 MAKE_FUZZ = REPO / "tests" / "fuzz" / "make_fuzz.py"
 # The bounds each file must stay within, whatever it holds:
@@ -168,7 +168,7 @@ def test_names_from_outside_are_recorded_readably_and_reports_named_safely(fuzz,
     assert "\x1b" not in report and "\u202e" not in report and "南雄市\n报表\\x1b[31m\\u202excod.xlsx" in report
     con = warehouse.connect(fuzz.layout.warehouse, read_only=True)
     try:  # the name as recorded, exported by an analyst
-        write_result(con, "SELECT file_name FROM raw.submissions WHERE status = 'rejected'", tmp_path / "names.csv")
+        write_query_result(con, "SELECT file_name FROM raw.submissions WHERE status = 'rejected'", tmp_path / "names.csv")
     finally:
         con.close()
     exported = (tmp_path / "names.csv").read_text(encoding="utf-8-sig")
@@ -178,7 +178,7 @@ def test_names_from_outside_are_recorded_readably_and_reports_named_safely(fuzz,
 def test_text_starting_with_a_formula_sign_is_loaded_as_text_and_defused_in_every_csv(fuzz, tmp_path):
     con = warehouse.connect(fuzz.layout.warehouse, read_only=True)
     try:
-        write_result(con, "SELECT row_label FROM raw.figures JOIN raw.submissions USING (submission_id) "
+        write_query_result(con, "SELECT row_label FROM raw.figures JOIN raw.submissions USING (submission_id) "
                           "WHERE file_name = 'formula_like_labels.xlsx' ORDER BY cell", tmp_path / "labels.csv")
         day = LANDED.date()
         written = write_bulletin(con, day, bulletin_folder(tmp_path, day), load_wording(fuzz.layout.reference))

@@ -101,7 +101,7 @@ def test_accepting_a_header_writes_the_alias_and_rereads_the_files_with_the_chan
         ref = load_reference(lechang_home.reference)
         assert AMBIGUOUS in next(i for i in ref.indicators if i.code == "households_visited").aliases
         with SafeReader(ref) as reader:  # its workers read with the reference data as it is now
-            outcomes = Ingestor(lechang_home, ref, validator, reader, settle_seconds=0).reread(files, con, "test")
+            outcomes = Ingestor(lechang_home, ref, validator, reader, quiet_seconds=0).reread(files, con, "test")
         warehouse.prepare(con, ref)
         assert [(o.status, [(f.indicator, float(f.value)) for f in o.facts]) for o in outcomes] == \
             [("loaded", [("households_visited", 2000.0), ("patrols_run", 10.0)])]

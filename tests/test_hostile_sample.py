@@ -53,7 +53,7 @@ def hostile(tmp_path_factory, ref, validator) -> check.Run:
     for name, content in contents.items():
         (corpus / name).write_bytes(content)
     layout = make_home(tmp_path_factory.mktemp("hostile-home"))
-    ingestor = Ingestor(layout, ref, validator, settle_seconds=0)  # its own reader: a worker killed here is replaced
+    ingestor = Ingestor(layout, ref, validator, quiet_seconds=0)  # its own reader: a worker killed here is replaced
     try:
         return check.run(entries, corpus, layout, ingestor, tmp_path_factory.mktemp("hostile-out"))
     finally:

@@ -55,7 +55,7 @@ def two_homes(tmp_path, ref, validator, reader):
     for name in ("one", "many"):
         layout = make_home(tmp_path / name)
         land_mix(layout, ref, tmp_path / f"scratch-{name}")
-        homes.append(Ingestor(layout, ref, validator, reader, settle_seconds=0))
+        homes.append(Ingestor(layout, ref, validator, reader, quiet_seconds=0))
     return homes
 
 

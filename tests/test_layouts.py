@@ -49,7 +49,7 @@ def outcomes(layouts, tmp_path_factory, ref, validator, reader) -> dict:
     layout = make_home(tmp_path_factory.mktemp("layouts-home"))
     for entry in spec["files"]:
         shutil.copyfile(out / entry["file"], layout.inbox / entry["file"])
-    found = {o.receipt.file_name: o for o in ingest_inbox(Ingestor(layout, ref, validator, reader, settle_seconds=0))}
+    found = {o.receipt.file_name: o for o in ingest_inbox(Ingestor(layout, ref, validator, reader, quiet_seconds=0))}
     return found
 
 
@@ -93,7 +93,7 @@ def test_one_day_of_layouts_goes_through_to_the_city_headline_and_the_bulletin(l
     for entry in spec["files"]:
         if entry["as_of_date"] == spec["city_day"]["as_of_date"] and entry["status"] == "loaded":
             shutil.copyfile(out / entry["file"], layout.inbox / entry["file"])
-    outcomes = ingest_inbox(Ingestor(layout, ref, validator, reader, settle_seconds=0), day)
+    outcomes = ingest_inbox(Ingestor(layout, ref, validator, reader, quiet_seconds=0), day)
     assert sorted(o.status for o in outcomes) == ["loaded"] * 6
     con = warehouse.connect(layout.warehouse)
     try:

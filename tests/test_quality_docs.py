@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ingest_inbox, land_mixed_batch, make_home
 from tests.test_ingest_many import ingest_many
 from transforms.ingest.ingestor import Ingestor
-from transforms.validate.data_docs import KEPT_BATCHES, ResultStore, settle_kept, stored_validations
+from transforms.validate.data_docs import KEPT_BATCHES, ResultStore, split_kept_batches, stored_validations
 from transforms.validate.suites import SubmissionValidator
 
 
@@ -36,16 +36,16 @@ def alone_and_batched(tmp_path_factory, ref, reader):
         layout = make_home(root / "home")
         land_mixed_batch(layout, ref, root / "scratch", unreadable=True)
         validator = SubmissionValidator(ref, quality_dir=layout.quality)
-        ingestor = Ingestor(layout, ref, validator, reader, settle_seconds=0)
+        ingestor = Ingestor(layout, ref, validator, reader, quiet_seconds=0)
         if name == "alone":  # each file a batch of one, its results split as the Data Docs build does
             ingest_inbox(ingestor)
-            assert settle_kept(layout.quality) == 16
+            assert split_kept_batches(layout.quality) == 16
         else:
             ingest_many(ingestor)
             # a batch keeps one file per suite; each file's results appear once split (as the Data Docs build does)
             assert stored_validations(layout.quality) == []
             assert len(list((layout.quality / KEPT_BATCHES).iterdir())) == 2
-            assert settle_kept(layout.quality) == 16
+            assert split_kept_batches(layout.quality) == 16
             assert list((layout.quality / KEPT_BATCHES).iterdir()) == []
         homes.append(layout)
     return homes
@@ -90,5 +90,5 @@ def test_a_kept_batch_cut_short_by_a_crash_is_dropped(tmp_path):
     (folder / KEPT_BATCHES).mkdir(parents=True)
     (folder / KEPT_BATCHES / "20231220T010000.000000Z-figures-deadbeef.json").write_text('{"suite": "fig',
                                                                                          encoding="utf-8")
-    assert settle_kept(folder) == 0
+    assert split_kept_batches(folder) == 0
     assert list((folder / KEPT_BATCHES).iterdir()) == []

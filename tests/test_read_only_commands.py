@@ -74,7 +74,7 @@ def day_home(tmp_path_factory, ref, reader):
     send(layout, ref, root, "南雄市", DEMO_DATE, fault)
     send(layout, ref, root, "翁源县", dt.date(2023, 12, 18), {"走访慰问户数（户）": 7000})
     validator = SubmissionValidator(ref, quality_dir=layout.quality)
-    ingest_inbox(Ingestor(layout, ref, validator, reader, settle_seconds=0), DEMO_DATE)
+    ingest_inbox(Ingestor(layout, ref, validator, reader, quiet_seconds=0), DEMO_DATE)
     publish_home(layout)
     return layout
 
@@ -184,7 +184,7 @@ def test_a_batch_records_the_findings_each_file_gets_alone(tmp_path, ref, valida
             path = write_submission(tmp_path / f"{name}-{unit}.xlsx", ref, unit, DEMO_DATE,
                                     [FilledRow(label, figures) for label, figures in rows])
             shutil.copyfile(path, layout.inbox / f"{unit}.xlsx")
-        ingestor = Ingestor(layout, ref, validator, reader, settle_seconds=0)
+        ingestor = Ingestor(layout, ref, validator, reader, quiet_seconds=0)
         if name == "one":
             ingest_inbox(ingestor)
         else:
@@ -216,7 +216,7 @@ def _read_again(layout, validator) -> list[tuple]:
                         "SELECT submission_id, file_name, sha256, received_at, archive_path FROM raw.submissions "
                         "ORDER BY received_at").fetchall()]
         with SafeReader(ref) as reader:  # its workers read with the reference data as it is now
-            Ingestor(layout, ref, validator, reader, settle_seconds=0).reread(receipts, con, "test")
+            Ingestor(layout, ref, validator, reader, quiet_seconds=0).reread(receipts, con, "test")
         return con.execute("SELECT row_number, cells, rule, message_zh FROM raw.cross_field_findings ORDER BY ALL"
                            ).fetchall()
     finally:

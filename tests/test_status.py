@@ -25,7 +25,7 @@ from transforms.day.release_log import record_publication
 from transforms.day.status import day_status
 from transforms.day.status_page import render_status_page
 from transforms.ingest.ingestor import Ingestor
-from transforms.validate.data_docs import docs_index, settle_kept, stored_validations
+from transforms.validate.data_docs import docs_index, split_kept_batches, stored_validations
 from transforms.validate.suites import SubmissionValidator
 
 DOCS = "data/quality/gx/uncommitted/data_docs/local_site/index.html"
@@ -34,7 +34,7 @@ DOCS = "data/quality/gx/uncommitted/data_docs/local_site/index.html"
 @pytest.fixture
 def ingestor(home, ref, validator, reader) -> Ingestor:
     """As conftest's, with a validator that keeps its results for Data Docs in data/quality/."""
-    return Ingestor(home, ref, SubmissionValidator(ref, quality_dir=home.quality), reader, settle_seconds=0)
+    return Ingestor(home, ref, SubmissionValidator(ref, quality_dir=home.quality), reader, quiet_seconds=0)
 
 
 def command_lines(home, *args: str) -> list[str]:
@@ -169,7 +169,7 @@ def test_a_correction_after_publishing_is_called_out(campaign, ingestor, ref, tm
 def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(campaign, ref):
     day = D(2023, 12, 20)
     folder = campaign.bulletins / day.isoformat()
-    settle_kept(campaign.quality)  # as `warmline status` does: each batch's results split per file
+    split_kept_batches(campaign.quality)  # as `warmline status` does: each batch's results split per file
     result = read_status(campaign, ref, day, stored_validations(campaign.quality))
     page = render_status_page(result, folder, docs_index(campaign.quality), dt.datetime(2023, 12, 20, 18, 5))
 
@@ -199,7 +199,7 @@ def test_status_page_is_self_contained_with_each_unit_and_the_blocking_check(cam
 
 
 def test_each_validation_is_kept_and_the_data_docs_are_built_on_request_and_linked(campaign):
-    settle_kept(campaign.quality)  # as `warmline status` does: each batch's results split per file
+    split_kept_batches(campaign.quality)  # as `warmline status` does: each batch's results split per file
     stored = stored_validations(campaign.quality)
     # ten files, each checked by the submission and the figures suites
     assert (len(stored), sorted({v.suite for v in stored})) == (20, ["figures", "submission"])
@@ -253,7 +253,7 @@ def test_files_validated_in_a_batch_each_link_their_own_validation_pages(home, i
 def test_a_validator_without_a_folder_keeps_nothing(home, ref, validator, reader, tmp_path):
     assert validator.results_store is None
     send(home, ref, tmp_path, "南雄市", D(2023, 12, 20), {"走访慰问户数（户）": 10})
-    ingest_inbox(Ingestor(home, ref, validator, reader, settle_seconds=0), D(2023, 12, 20))
+    ingest_inbox(Ingestor(home, ref, validator, reader, quiet_seconds=0), D(2023, 12, 20))
     assert not home.quality.exists()
 
 

@@ -284,7 +284,7 @@ def write_outputs(layout: Layout, ref: Reference, days: list[dt.date]) -> list[P
     from transforms.day.status import day_status
     from transforms.day.status_page import status_folder, write_status_page
     from transforms.warehouse.analysts_copy import publish
-    from transforms.warehouse.query import write_result
+    from transforms.warehouse.query import write_query_result
 
     written = []
     con = warehouse.connect(layout.warehouse)
@@ -301,7 +301,7 @@ def write_outputs(layout: Layout, ref: Reference, days: list[dt.date]) -> list[P
             written += [p for p in write_bulletin(con, day, bulletin_folder(layout.bulletins, day), wording)
                         if p.suffix in (".csv", ".html")]
         figures_csv = layout.bulletins / "figures_export.csv"
-        write_result(con, "SELECT file_name, unit_code, row_label, indicator, value, raw_text FROM raw.figures "
+        write_query_result(con, "SELECT file_name, unit_code, row_label, indicator, value, raw_text FROM raw.figures "
                           "JOIN raw.submissions USING (submission_id) ORDER BY file_name, cell", figures_csv)
         written.append(figures_csv)
     finally:

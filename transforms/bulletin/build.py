@@ -17,7 +17,7 @@ import duckdb
 
 from transforms.bulletin.chart import write_chart
 from transforms.bulletin.data import BulletinData, BulletinError, read_bulletin_data
-from transforms.bulletin.lineage import figure_rows, write_figures_csv
+from transforms.bulletin.lineage import lineage_rows, write_figures_csv
 from transforms.bulletin.text import Bulletin, Wording, compose, load_wording, to_markdown
 from transforms.bulletin.word import write_docx
 
@@ -53,7 +53,7 @@ def write_files(data: BulletinData, bulletin: Bulletin, wording: Wording, folder
         staged["bulletin.md"].write_text(to_markdown(bulletin), encoding="utf-8", newline="\n")
         write_chart(data, wording, staged["chart.png"], draft=bulletin.draft)  # before the document that embeds it
         write_docx(bulletin, staged["bulletin.docx"], staged["chart.png"])
-        write_figures_csv(figure_rows(bulletin), staged["figures.csv"])
+        write_figures_csv(lineage_rows(bulletin), staged["figures.csv"])
         for name, path in staged.items():
             os.replace(path, folder / name)
     return [folder / name for name in FILES]

@@ -17,7 +17,7 @@ COLUMNS = ("figure_id", "text_as_published", "indicator", "item_type", "unit_cod
 # numbers in a file name are masked (transforms/core/safe_text.py).
 
 
-def figure_rows(bulletin: Bulletin) -> list[dict[str, str]]:
+def lineage_rows(bulletin: Bulletin) -> list[dict[str, str]]:
     """One row per figure and unit figure behind it (a city-wide sum has one per contributing submission)."""
     rows = []
     for p in bulletin.published:

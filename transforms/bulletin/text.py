@@ -7,7 +7,6 @@ figure printed is recorded with the unit figures behind it (for figures.csv).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from transforms.bulletin.data import BulletinData, SourceFigure, UnitReport
 from transforms.bulletin.official_numbers import official_number
 from transforms.core.figures import EXACT, UNSPECIFIED, combine_qualifiers
 from transforms.core.layout import SHIPPED_REFERENCE
-from transforms.core.reference import HeadlineNumbers, load_headline_numbers
+from transforms.core.reference import HeadlineNumbers, load_headline_numbers, read_csv_rows
 from transforms.day.gate import DRAFT_MARK
 
 PHRASES_FILE = "bulletin_phrases.csv"
@@ -100,25 +99,20 @@ def load_wording(folder: Path) -> Wording:
     home predates them."""
     phrases_path = _reference_file(folder, PHRASES_FILE)
     phrases = []
-    for line, row in enumerate(_read_csv(phrases_path), start=2):
+    for line, row in enumerate(read_csv_rows(phrases_path), start=2):
         phrase = Phrase(row["indicator"].strip(), row["unit_word"].strip(), row["phrase"].strip(),
                         (row.get("by_type_phrase") or "").strip())
         if "{n}" not in phrase.phrase or (phrase.by_type_phrase and "{n}" not in phrase.by_type_phrase):
             raise ValueError(f"{phrases_path} line {line}: a phrase must say where the figure goes with {{n}}, "
                              f"e.g. 走访慰问困难群众{{n}}")
         phrases.append(phrase)
-    item_units = {r["item_type"].strip(): r["unit"].strip() for r in _read_csv(_reference_file(folder, ITEM_TYPES_FILE))}
+    item_units = {r["item_type"].strip(): r["unit"].strip() for r in read_csv_rows(_reference_file(folder, ITEM_TYPES_FILE))}
     return Wording(tuple(phrases), item_units, load_headline_numbers(folder))
 
 
 def _reference_file(folder: Path, name: str) -> Path:
     """The home's copy of a reference file; the shipped one for a home set up before the file existed."""
     return folder / name if (folder / name).exists() else SHIPPED_REFERENCE / name
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def month_day(day: dt.date, year_of: dt.date | None = None) -> str:

@@ -254,7 +254,8 @@ def _aliases(text: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in text.split("|") if a.strip())
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a reference CSV as dicts; a byte-order mark (Excel writes one) is not part of the first name."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
 
@@ -322,26 +323,26 @@ def load_reference(folder: Path) -> Reference:
 def _read_reference(folder: Path) -> Reference:
     units = tuple(
         Unit(r["unit_code"].strip(), r["unit_name"].strip(), r["level"].strip(), _aliases(r["aliases"]))
-        for r in _read_csv(folder / "units.csv")
+        for r in read_csv_rows(folder / "units.csv")
     )
     indicators = tuple(
         Indicator(r["code"].strip(), r["name_zh"].strip(), r["name_en"].strip(), r["unit"].strip(),
                   r["headline"].strip() == "1", _aliases(r["aliases"]), (r.get("measure") or "").strip(),
                   _aliases(r.get("actions") or ""), _aliases(r.get("objects") or ""), _aliases(r.get("context") or ""))
-        for r in _read_csv(folder / "indicators.csv")
+        for r in read_csv_rows(folder / "indicators.csv")
     )
     measures = tuple(Measure(r["word"].strip(), r["family"].strip(), Decimal(r["scale"].strip() or "1"))
-                     for r in _read_csv(_shipped_if_missing(folder, "measures.csv")))
+                     for r in read_csv_rows(_shipped_if_missing(folder, "measures.csv")))
     header_words = tuple(HeaderWord(r["word"].strip(), r["means"].strip(), (r.get("why") or "").strip(),
                                     (r.get("why_zh") or "").strip())
-                         for r in _read_csv(_shipped_if_missing(folder, "header_words.csv")))
+                         for r in read_csv_rows(_shipped_if_missing(folder, "header_words.csv")))
     item_types = tuple(
         ItemType(r["item_type"].strip(), r["unit"].strip(), _aliases(r["aliases"]))
-        for r in _read_csv(folder / "item_types.csv")
+        for r in read_csv_rows(folder / "item_types.csv")
     )
     template = tuple(TemplateColumn(r["header"].strip(), r["indicator"].strip(),
                                     (r.get("item_type") or "").strip() or None)
-                     for r in _read_csv(_shipped_if_missing(folder, "template.csv")))
+                     for r in read_csv_rows(_shipped_if_missing(folder, "template.csv")))
     with (folder / "campaign.toml").open("rb") as fh:
         settings = tomllib.load(fh)
     c = settings["campaign"]

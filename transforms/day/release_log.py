@@ -8,7 +8,7 @@ import datetime as dt
 import duckdb
 
 from transforms.day.gate import GateDecision
-from transforms.warehouse import rollback, sql
+from transforms.warehouse import rollback, rows, sql
 
 
 def record_publication(con: duckdb.DuckDBPyConnection, decision: GateDecision, printed: dict[str, str]) -> None:
@@ -32,6 +32,4 @@ def record_publication(con: duckdb.DuckDBPyConnection, decision: GateDecision, p
 
 def corrections_since_publication(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[dict]:
     """City figures of days before `day` that changed after they were published."""
-    cursor = con.execute(sql("corrections_before_day"), {"day": day})
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+    return rows(con, "corrections_before_day", {"day": day})

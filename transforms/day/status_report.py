@@ -15,7 +15,7 @@ from transforms.core.layout import Layout
 from transforms.core.reference import Reference
 from transforms.day.status import DayStatus, day_status
 from transforms.day.status_page import status_folder, write_status_page
-from transforms.validate.data_docs import docs_index, pages_to_build, settle_kept, stored_validations
+from transforms.validate.data_docs import docs_index, pages_to_build, split_kept_batches, stored_validations
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def status_report(layout: Layout, ref: Reference, day: dt.date, now: dt.datetime
     warehouse yet or it lacks a view the status reads."""
     con = warehouse.open_read_only(layout.warehouse, run_first=f"warmline run --date {day}")
     try:
-        settle_kept(layout.quality)  # batches' results split per file, so that each file links its own
+        split_kept_batches(layout.quality)  # batches' results split per file, so that each file links its own
         stored = stored_validations(layout.quality)
         unbuilt = set(pages_to_build(layout.quality, stored))
         # each file links the pages that exist; `warmline docs` builds the others

@@ -37,7 +37,7 @@ from transforms.validate.suites import SubmissionValidator
 SKIPPED = "skipped"
 STILL_WRITTEN = "still being written (its size or time changed while it was read); left in the inbox for the next run"
 GONE = "no longer in the inbox: another run took it first"
-SETTLE_SECONDS = 1.0  # a file changed this recently is watched this long before it is read
+QUIET_SECONDS = 1.0  # a file changed this recently is watched this long before it is read
 # Files validated in one Great Expectations run and recorded in one transaction: enough to spread the fixed cost
 # of a run, few enough that a batch's bytes and parsed cells stay small (memory does not grow with a run).
 # Larger batches were no faster and took more memory (benchmarks/RESULTS.md).
@@ -331,13 +331,13 @@ class Ingestor:
     `ingest_many` per batch."""
 
     def __init__(self, layout: Layout, ref: Reference, validator: SubmissionValidator | None = None,
-                 reader: SafeReader | None = None, settle_seconds: float = SETTLE_SECONDS):
+                 reader: SafeReader | None = None, quiet_seconds: float = QUIET_SECONDS):
         self.layout = layout
         self.ref = ref
         self.parser = SubmissionParser(ref)  # here only for the file name; sheets are parsed by the reader's worker
         self.validator = validator or SubmissionValidator(ref)
         self.reader = reader or SafeReader(ref)  # files are read in a limited worker process, never in this one
-        self.settle_seconds = settle_seconds
+        self.quiet_seconds = quiet_seconds
         self.last_read: ReadResult | None = None  # what reading the last file cost (for tests and benchmarks)
 
     def ingest(self, path: Path, con: duckdb.DuckDBPyConnection) -> Outcome:
@@ -376,7 +376,7 @@ class Ingestor:
             outcome.facts = []
         return outcome
 
-    # -- many files at once: arrive (writer) → assess (anywhere) → settle (writer) -------------------------------
+    # -- many files at once: arrive (writer) → assess (anywhere) → record_batch (writer) -------------------------------
 
     def ingest_many(self, paths: list[Path], con: duckdb.DuckDBPyConnection,
                     assess: Callable[[list[Pending]], object] | None = None,
@@ -389,7 +389,7 @@ class Ingestor:
         whose ingest fails is not recorded and stays in the inbox; the others are recorded, then IngestFailed
         says which failed. `assess` replaces self.assess, e.g. to read and validate on other machines; it must
         set each unread file's outcome or error. Files in `complete` are known to be completely written (the
-        watcher saw them closed or renamed in, or a user named them): they are read without the settle watch.
+        watcher saw them closed or renamed in, or a user named them): they are read without the quiet watch.
         `keep_read`: the outcomes keep their cells, facts and headers (one file's are small: ingest() keeps them).
         """
         outcomes, failed = [], []
@@ -397,7 +397,7 @@ class Ingestor:
         seen = ({}, {})  # receipts and contents met so far in this call: a later batch arrives before one is recorded
 
         def finish(batch: list[Pending]) -> None:
-            self.settle(batch, con)
+            self.record_batch(batch, con)
             for pending in batch:  # recorded: the cells and facts are in the warehouse, not needed in memory
                 if pending.outcome is not None and pending.error is None and not pending.recorded and not keep_read:
                     pending.outcome.cells, pending.outcome.facts = [], []
@@ -436,7 +436,7 @@ class Ingestor:
         batch, written = [], []
         by_id, by_sha = seen if seen is not None else ({}, {})
         written_out = set(complete)
-        moved = self._moved_while_settling([p for p in paths if p not in written_out])
+        moved = self._changed_while_landing([p for p in paths if p not in written_out])
         for path in paths:
             pending = Pending(path)
             batch.append(pending)
@@ -449,7 +449,7 @@ class Ingestor:
                 if irregular:
                     pending.arrival, pending.outcome = self._refuse_unopened(path, *irregular)
                     continue
-                # every file is settled now (watched above, once for the batch): read it at once
+                # every file is quiet now (watched above, once for the batch): read it at once
                 arrival = pending.arrival = receive(path, self.layout, written)
             except FileNotFoundError:
                 now = dt.datetime.now(dt.timezone.utc)
@@ -495,8 +495,8 @@ class Ingestor:
         return Arrival(receipt, None, st), Outcome(receipt, REJECTED, one_line_reason(problems), named.unit_code,
                                                    named.as_of_date, issues=problems)
 
-    def _moved_while_settling(self, paths: list[Path]) -> set[Path]:
-        """Watch the files changed in the last `settle_seconds` once for the whole batch: those whose size or time
+    def _changed_while_landing(self, paths: list[Path]) -> set[Path]:
+        """Watch the files changed in the last `quiet_seconds` once for the whole batch: those whose size or time
         moved meanwhile are still being written."""
         young, wait, now = {}, 0.0, time.time()
         for path in paths:
@@ -505,9 +505,9 @@ class Ingestor:
             except OSError:
                 continue
             age = now - stat.st_mtime
-            if age < self.settle_seconds:
+            if age < self.quiet_seconds:
                 young[path] = stat
-                wait = max(wait, self.settle_seconds - age if age >= 0 else self.settle_seconds)
+                wait = max(wait, self.quiet_seconds - age if age >= 0 else self.quiet_seconds)
         if not young:
             return set()
         time.sleep(wait)
@@ -596,7 +596,7 @@ class Ingestor:
             for outcome, found in zip(counted, self.validator.cross_field([o.cells for o in counted])):
                 outcome.cross_field = found
 
-    def settle(self, batch: list[Pending], con: duckdb.DuckDBPyConnection) -> list[Pending]:
+    def record_batch(self, batch: list[Pending], con: duckdb.DuckDBPyConnection) -> list[Pending]:
         """Write the reports, record the batch in one transaction, and let the recorded files leave the inbox."""
         read_instead: dict[str, Pending] = {}
         for pending in batch:

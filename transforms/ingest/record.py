@@ -98,15 +98,15 @@ def rerecord_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reaso
 
 
 def record(con: duckdb.DuckDBPyConnection, outcome: Outcome) -> None:
-    """Write the receipt, and for a loaded file its figures and facts, then settle supersession; one transaction."""
+    """Write the receipt, and for a loaded file its figures and facts, then decide supersession; one transaction."""
     record_many(con, [outcome])
 
 
-def settle_supersession(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> None:
+def decide_supersession(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> None:
     """Of a unit's accepted files for one date, the last received is loaded and the others superseded: for every
     (unit_code, as_of_date) of `pairs`, in one statement."""
     with _registered(con, "batch_pairs", pairs):
-        con.execute(warehouse_sql("settle_supersession"))
+        con.execute(warehouse_sql("decide_supersession"))
 
 
 _FACTS = ("submission_id", "unit_code", "as_of_date", "indicator", "item_type", "value", "qualifier",
@@ -211,7 +211,7 @@ def first_receipts(con: duckdb.DuckDBPyConnection, shas) -> dict[str, tuple]:
 
 def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread: pa.Table | None = None) -> None:
     """record() of many outcomes in one transaction, as if recorded one after the other in their order: every
-    receipt, issue, figure and fact inserted once per table through Arrow, supersession settled in one statement.
+    receipt, issue, figure and fact inserted once per table through Arrow, supersession decided in one statement.
 
     Each loaded outcome's status and reason become what they were just after it was recorded, and a duplicate
     whose reason is not yet known (the same bytes came earlier, maybe in this batch) gets it from the receipts
@@ -223,7 +223,7 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
     """
     loaded = [o for o in outcomes if o.status == LOADED]
     copies = [o for o in outcomes if o.status == DUPLICATE and o.reason is None]
-    issues, facts, figures, rows, settled, headers, unmapped, findings = [], [], [], [], [], [], [], []
+    issues, facts, figures, rows, decided, headers, unmapped, findings = [], [], [], [], [], [], [], []
     con.execute("BEGIN")
     try:
         if reread is not None:
@@ -246,8 +246,8 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
                 now, reason, displaced = as_recorded[r.submission_id]
                 if displaced is not None:
                     status[displaced] = SUPERSEDED
-                outcome.status = now  # as it stands once recorded (settle_supersession agrees)
-                settled.append((outcome, now, reason))
+                outcome.status = now  # as it stands once recorded (decide_supersession agrees)
+                decided.append((outcome, now, reason))
             status[r.submission_id] = outcome.status
             if outcome.status != DUPLICATE and r.sha256 in copied and (
                     r.sha256 not in first or (r.received_at, r.submission_id) < tuple(first[r.sha256][:2])):
@@ -277,10 +277,10 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
                 with _registered(con, f"batch_{name}", table):
                     con.execute(warehouse_sql(f"record_batch_{name}"))
         if loaded:
-            settle_supersession(con, pairs)
+            decide_supersession(con, pairs)
         if reread is not None:
             with _registered(con, "batch_rereads", reread):
-                con.execute(warehouse_sql("reread_settled"))
+                con.execute(warehouse_sql("reread_recorded"))
         con.execute("COMMIT")
     except Exception:
         rollback(con)
@@ -289,5 +289,5 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome], reread:
         for outcome in copies:
             outcome.reason = None
         raise
-    for outcome, now, reason in settled:
+    for outcome, now, reason in decided:
         outcome.status, outcome.reason = now, reason

@@ -49,8 +49,8 @@ class SubmissionParser:
             out.unmapped += reading.unmapped
         out.issues += self.unmapped_issues(out.headers, out.unmapped)
         self._read_file_name(file_name, units, dates)
-        out.unit_code, out.unit_source = self._settle("unit", units, out)
-        out.as_of_date, out.date_source = self._settle("date", dates, out)
+        out.unit_code, out.unit_source = self._one_value("unit", units, out)
+        out.as_of_date, out.date_source = self._one_value("date", dates, out)
         return out
 
     # -- sender and date ------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ class SubmissionParser:
         if day:
             dates.append(MetaValue(day, stem, FILE_NAME_SOURCE))
 
-    def _settle(self, what: str, found: list[MetaValue], out: ParsedSubmission) -> tuple[object, str | None]:
+    def _one_value(self, what: str, found: list[MetaValue], out: ParsedSubmission) -> tuple[object, str | None]:
         """One value from all sources, or an issue: sources that disagree are a rejection, never a guess."""
         values = {v.meaning for v in found}
         if len(values) == 1:

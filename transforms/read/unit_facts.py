@@ -94,7 +94,7 @@ def unit_facts(cells: list[CellFigure], names_zh: Mapping[str, str] | None = Non
             across[key][role].append(amount)
     facts = []
     for (indicator, item_type), roles in across.items():
-        chosen = _settle_total(indicator, item_type, roles, issues, names_zh)
+        chosen = _choose_total(indicator, item_type, roles, issues, names_zh)
         facts.append(UnitFact(indicator, item_type, chosen.value, chosen.qualifier, chosen.unspecified,
                               chosen.cells, chosen.raw))
     facts.sort(key=lambda f: (f.indicator, f.item_type or ""))
@@ -119,11 +119,11 @@ def _sheet_amounts(cells: list[CellFigure], issues: list[Problem],
     amounts = {}
     for (indicator, item_type), roles in by_key.items():
         if roles.get(PART) or roles.get(TOTAL):  # only subtotal rows: adding them would double count
-            amounts[(indicator, item_type)] = _settle_total(indicator, item_type, roles, issues, names_zh)
+            amounts[(indicator, item_type)] = _choose_total(indicator, item_type, roles, issues, names_zh)
     return amounts
 
 
-def _settle_total(indicator: str, item_type: str | None, roles: dict[str, list[_Amount]],
+def _choose_total(indicator: str, item_type: str | None, roles: dict[str, list[_Amount]],
                   issues: list[Problem], names_zh: Mapping[str, str]) -> _Amount:
     """The total where there is one (checked against the parts), else the sum of the parts."""
     parts, totals = roles.get(PART, []), roles.get(TOTAL, [])

@@ -65,7 +65,7 @@ def read_sheets(content: bytes, file_name: str) -> list[Sheet]:
     """All sheets of a submitted file's bytes; raises ProblemFound with a reason a clerk understands."""
     suffix = Path(file_name).suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return [_read_csv(content, file_name)]
+        return [_csv_sheet(content, file_name)]
     if suffix not in WORKBOOK_SUFFIXES:
         raise ProblemFound(problem("unreadable-file", variant="unsupported-type" if suffix else "no-suffix",
                                    suffix=suffix))
@@ -100,7 +100,7 @@ def _refuse(found: Problem | None) -> None:
         raise ProblemFound(found)
 
 
-def _read_csv(content: bytes, file_name: str) -> Sheet:
+def _csv_sheet(content: bytes, file_name: str) -> Sheet:
     for encoding in CSV_ENCODINGS:
         try:
             text = content.decode(encoding)

@@ -1,7 +1,7 @@
 """Great Expectations Data Docs under data/quality/: each submission's validation results kept, the site built.
 
 A batch's results are kept when it is validated, as one file (a millisecond or two for the batch); they are
-split into each submission's own result, where Great Expectations looks for it, by settle_kept(), which needs no
+split into each submission's own result, where Great Expectations looks for it, by split_kept_batches(), which needs no
 Great Expectations (`warmline status` runs it, so that each file links its own pages). The site is built on
 request, by `warmline docs`, only for the results that have no page yet (a page costs about 40 ms): building
 imports Great Expectations, which `warmline status` never does.
@@ -77,7 +77,7 @@ def validations_of(stored: list[StoredValidation], unit_code: str | None, as_of_
 
 
 def pages_to_build(folder: Path, stored: list[StoredValidation]) -> list[StoredValidation]:
-    """Of the kept results `stored` (stored_validations() after settle_kept()), those a Data Docs build would
+    """Of the kept results `stored` (stored_validations() after split_kept_batches()), those a Data Docs build would
     make pages for: the ones without a page, or all of them when there is no site yet. Only then is GX needed."""
     if not docs_index(folder).exists():
         return list(stored)
@@ -127,7 +127,7 @@ class ResultStore:
         """Keep each file's own part of `result`, a run over `stacked`: the files' rows one under the other (row
         numbers in column `index`), as if each had been validated alone. The file it is kept in, or None.
 
-        The whole result is serialised once and kept as one file; settle_kept() splits it per file when the Data
+        The whole result is serialised once and kept as one file; split_kept_batches() splits it per file when the Data
         Docs are next built. Great Expectations' own serialisation of each file's result, and writing each
         one into its own run folders, were most of what ingesting a file cost."""
         batch = {"suite": suite, "index": index, "result": self._as_json(result),
@@ -166,7 +166,7 @@ class ResultStore:
         from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
         index = docs_index(self.folder)
-        settle_kept(self.folder)
+        split_kept_batches(self.folder)
         stored = stored_validations(self.folder)
         if not stored:
             return None
@@ -200,7 +200,7 @@ def missing_counts(stacked, files: list[FileRows]) -> dict[str, list[int]]:
     return counts
 
 
-def settle_kept(folder: Path) -> int:
+def split_kept_batches(folder: Path) -> int:
     """Split every kept batch's result into each file's own, where Great Expectations (its results store and Data
     Docs) and stored_validations() find them; how many results were written. Needs no Great Expectations."""
     written = 0
@@ -216,13 +216,13 @@ def settle_kept(folder: Path) -> int:
         parts = split_result(batch["result"], files, batch["missing"], batch["index"])
         for f, part in zip(files, parts):
             if part is not None:
-                write_result(folder, batch["suite"], part, f.name, f.when)
+                write_validation_result(folder, batch["suite"], part, f.name, f.when)
                 written += 1
         path.unlink()
     return written
 
 
-def write_result(folder: Path, suite: str, result: dict, name: str, when: dt.datetime) -> Path:
+def write_validation_result(folder: Path, suite: str, result: dict, name: str, when: dt.datetime) -> Path:
     """Write one serialised validation result where Great Expectations' file results store keeps it:
     validations/<suite>/<run name>/<run time>/<batch fingerprint>.json, with the run in its meta. Sorted keys as
     the store writes them, without its indentation: json's C encoder only works without it, and Great Expectations
@@ -314,7 +314,7 @@ class DocsBuilt:
 
 def build_pending_pages(folder: Path) -> DocsBuilt:
     """Build the Data Docs pages of the kept validation results that have none yet, and the index."""
-    settle_kept(folder)
+    split_kept_batches(folder)
     stored = stored_validations(folder)
     waiting = pages_to_build(folder, stored) if stored else []
     if waiting:

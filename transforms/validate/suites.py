@@ -48,7 +48,7 @@ def whole_counts(ref: Reference) -> frozenset[str]:
     return frozenset(i.code for i in ref.indicators if i.measure and i.measure not in FRACTIONAL_FAMILIES)
 
 
-def figure_rows(parsed: ParsedSubmission, counted_whole: frozenset[str] = frozenset()) -> list[dict]:
+def figures_suite_rows(parsed: ParsedSubmission, counted_whole: frozenset[str] = frozenset()) -> list[dict]:
     """One row per figure cell, the shape the `figures` suite checks; `count` and `count_fraction` are filled for
     the indicators of `counted_whole` only."""
     rows = []
@@ -202,7 +202,7 @@ class SubmissionValidator:
         next (Great Expectations builds its metric registry and caches on first use), which a long-running writer
         pays at its start rather than on a clerk's first file."""
         self.failures("submission", submission_frame(parsed, self.ref, facts_found))
-        self.failures("figures", pd.DataFrame(figure_rows(parsed, self.counted_whole), columns=FIGURE_COLUMNS))
+        self.failures("figures", pd.DataFrame(figures_suite_rows(parsed, self.counted_whole), columns=FIGURE_COLUMNS))
         self.cross_field([parsed.cells])
 
     def validate(self, parsed: ParsedSubmission, facts_found: int) -> list[Problem]:
@@ -210,7 +210,7 @@ class SubmissionValidator:
         when = dt.datetime.now(dt.timezone.utc)  # one validation run: both suites' results kept under this time
         meta_frame = submission_frame(parsed, self.ref, facts_found)
         meta_failures = self._kept_failures("submission", meta_frame, parsed, when)
-        rows = figure_rows(parsed, self.counted_whole)
+        rows = figures_suite_rows(parsed, self.counted_whole)
         frame = pd.DataFrame(rows, columns=FIGURE_COLUMNS)
         return self._issues(parsed, meta_failures, rows, self._kept_failures("figures", frame, parsed, when))
 
@@ -225,7 +225,7 @@ class SubmissionValidator:
         if len(items) <= 1 and run_times is None:
             return [self.validate(parsed, found) for parsed, found in items]
         metas = [submission_rows(parsed, self.ref, found) for parsed, found in items]
-        figures = [figure_rows(parsed, self.counted_whole) for parsed, _ in items]
+        figures = [figures_suite_rows(parsed, self.counted_whole) for parsed, _ in items]
         # one frame per suite built from every file's rows: a DataFrame per file cost a millisecond each
         meta_all, meta_starts = _stacked(metas, SUBMISSION_COLUMNS)
         frames_all, frame_starts = _stacked(figures, FIGURE_COLUMNS)

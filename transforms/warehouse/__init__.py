@@ -83,7 +83,11 @@ def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) 
     text = sql(name)
     if "{%" in text or "{{" in text:
         text = _render(text, headline_context(con))
-    cursor = con.execute(text, params)
+    return as_dicts(con.execute(text, params))
+
+
+def as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
+    """An executed query's rows as dicts by column name."""
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
 

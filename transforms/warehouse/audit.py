@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from transforms import warehouse
 from transforms.core.layout import Layout
 
 FINAL_STATES = ("loaded", "superseded", "duplicate", "rejected")
@@ -72,9 +73,7 @@ def audit(con: duckdb.DuckDBPyConnection, layout: Layout) -> AuditReport:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    result = con.execute(sql, params or [])
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row)) for row in result.fetchall()]
+    return warehouse.as_dicts(con.execute(sql, params or []))
 
 
 def _sha256(path: Path) -> str:

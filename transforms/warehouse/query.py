@@ -105,7 +105,7 @@ def writer_for(target: Path) -> Callable[[duckdb.DuckDBPyConnection, str, Path],
                          f"use a file name ending in {' or '.join(WRITERS)}") from None
 
 
-def write_result(con: duckdb.DuckDBPyConnection, text: str, target: Path) -> int:
+def write_query_result(con: duckdb.DuckDBPyConnection, text: str, target: Path) -> int:
     """Run `text` and write its rows to `target` by its extension, whole or not at all (written aside, renamed)."""
     write = writer_for(target)
     tmp = target.with_name(f".{target.name}.tmp")

@@ -1,7 +1,7 @@
 -- Each loaded file of batch_loaded (submission_id, unit_code, as_of_date, received_at, file_name, position) as it
 -- stood right after it was recorded, the batch recorded one file after another in the order of `position`: the
 -- file counted for its unit and date (loaded) when no accepted file recorded before it, in the warehouse or
--- earlier in the batch, was received later; else superseded by the latest of those. settle_supersession.sql
+-- earlier in the batch, was received later; else superseded by the latest of those. decide_supersession.sql
 -- applies the same rule to whole units and dates once the batch is in. `displaced_id`: the file it took the
 -- place of as the one counted.
 with

@@ -1,4 +1,4 @@
--- Files just read again (batch_rereads): their state once recorded and supersession settled.
+-- Files just read again (batch_rereads): their state once recorded and supersession decided.
 UPDATE raw.rereads AS r
 SET status_after = s.status
 FROM raw.submissions AS s, batch_rereads AS b
