@@ -45,8 +45,11 @@ docs: $(BIN)/warmline
 	$(BIN)/python -m transforms.warehouse.dictionary docs/warehouse.md
 	$(BIN)/python -m transforms.core.problems docs/problems.md
 
+# Two workers, one test file each at a time (a file's fixtures are built once): most tests wait on a Prefect
+# server, a reader process or a browser, so two keep both cores of a small machine busy.
+TEST_WORKERS ?= 2
 test: install chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache
