@@ -165,18 +165,21 @@ async def run_service(layout: Layout, to_serve: list, api_url: str, ready=None) 
 
     home = str(layout.home)
 
-    async def announce_file(path: Path) -> None:
-        await announce(received_event(path, layout.home))
-
-    announce_on_loop = announcer(loop, announce_file)
+    announce_on_loop = announcer(loop, announce)
 
     def landed(path: Path) -> None:  # in the watcher's thread, so that a busy event loop never delays a file
+        try:
+            # the event describes the file as it landed: made before the hand-over, after which the writer may
+            # take the file out of the inbox at any moment
+            event = received_event(path, layout.home)
+        except FileNotFoundError:
+            return  # taken already (by the sweep, or it moved on): nothing landed here to hand over
         try:
             hand_over(path, home)
         except Exception as exc:  # the server unreachable, say: the inbox keeps the file for the sweep
             log.warning("could not hand %s to the writer (%s: %s); the reconcile sweep will take it", path.name,
                         type(exc).__name__, exc)
-        announce_on_loop(path)
+        announce_on_loop(path, event)
 
     # Before watching: two first hand-overs at once (this one and a landed file's) wait on each other for seconds.
     await asyncio.to_thread(rehearse_hand_over, home)

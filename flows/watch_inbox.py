@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 TEMPORARY_PREFIXES = (".", "~$")
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
+
+if TYPE_CHECKING:  # Prefect's events: only the service that announces files imports them
+    from prefect.events import Event
 
 log = logging.getLogger("warmline.watch")
 
@@ -51,11 +54,12 @@ def watch(inbox: Path, on_file: Callable[[Path], None]) -> Observer:
     return observer
 
 
-def announcer(loop: asyncio.AbstractEventLoop, announce: Callable[[Path], "asyncio.Future"]) -> Callable[[Path], None]:
-    """A thread-safe on_file that runs the async `announce(path)` on `loop` and logs a failure."""
+def announcer(loop: asyncio.AbstractEventLoop, announce: Callable[["Event"], "asyncio.Future"]
+              ) -> Callable[[Path, "Event"], None]:
+    """A thread-safe sender that runs the async `announce(event)` for a landed file on `loop` and logs a failure."""
 
-    def on_file(path: Path) -> None:
-        future = asyncio.run_coroutine_threadsafe(announce(path), loop)
+    def send(path: Path, event: "Event") -> None:
+        future = asyncio.run_coroutine_threadsafe(announce(event), loop)
 
         def done(f):
             if f.exception():
@@ -64,4 +68,4 @@ def announcer(loop: asyncio.AbstractEventLoop, announce: Callable[[Path], "async
 
         future.add_done_callback(done)
 
-    return on_file
+    return send
