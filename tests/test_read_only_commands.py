@@ -23,6 +23,7 @@ from tests.test_publish import publish_home
 from tests.test_status import row
 from transforms import warehouse
 from transforms.core.layout import SHIPPED_REFERENCE
+from transforms.core.problems import catalogue
 from transforms.core.reference import load_reference
 from transforms.day.checks import CheckResult, DayChecks
 from transforms.ingest.header_review import accept
@@ -161,6 +162,9 @@ def test_docs_builds_the_missing_pages_and_status_then_links_them(day_home, tmp_
     assert (code, lines[-2:], imported) == (0, ["Built 18 Data Docs page(s).", f"Data Docs: {index}"],
                                             "great_expectations")
     assert index.is_file()
+    # the suite's page says, with each rule, what the clerk is told to do: the problem catalogue's fix
+    fix = catalogue()["negative-figure"]["fix_zh"]
+    assert fix in (index.parent / "expectations" / "figures.html").read_text(encoding="utf-8")
     code, lines, err, imported = alone(home, "status", "--date", "2023-12-20")
     page = home / "data/bulletins/2023-12-20/status.html"
     assert (code, lines[-2:], imported) == (0, [f"Data Docs: {index}", f"Status page: {page}"], "neither")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from expectations import SUITES_DIR
-from transforms.core.problems import Problem, problem
+from transforms.core.problems import Problem, catalogue, problem
 from transforms.core.reference import Reference
 from transforms.read.parsed import CellFigure, CrossFieldFinding
 from transforms.read.parser import ParsedSubmission
@@ -99,6 +99,13 @@ def submission_frame(parsed: ParsedSubmission, ref: Reference, facts_found: int)
     return pd.DataFrame(submission_rows(parsed, ref, facts_found), columns=SUBMISSION_COLUMNS)
 
 
+def rule_notes(meta: dict) -> list[str]:
+    """An expectation's notes in Data Docs: its problem's code and title, what the clerk does, and why the rule is."""
+    entry = catalogue()[meta["rule"]]
+    return [f"{meta['rule']}: {entry['title_zh']} / {entry['title_en']}", f"{entry['fix_zh']} {entry['fix_en']}",
+            meta["why"]]
+
+
 class SubmissionValidator:
     """Runs the suites on a submission; build once per process (Great Expectations costs seconds to import)."""
 
@@ -121,6 +128,9 @@ class SubmissionValidator:
         self.results_store = None
         for name in self.SUITES:
             spec = json.loads((suites_dir / f"{name}.json").read_text(encoding="utf-8"))
+            # each rule's title and fix come from the problem catalogue, where the clerk's messages are: Data Docs
+            # show them with the rule's why, so a statistician reads there what the clerk was told to do
+            spec["expectations"] = [dict(e, notes=rule_notes(e["meta"])) for e in spec["expectations"]]
             self.specs[name] = spec
             suite = gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"])
             # Great Expectations drops an unknown expectation type with only a log line: refuse that here.
