@@ -439,13 +439,10 @@ def ingest(files: Optional[list[Path]] = typer.Argument(None, help="Files to ing
         if missing:
             raise UserError(f"no such file: {', '.join(missing)}")
         with _start_prefect(layout):
-            from flows.ingest_submission import hand_to_writer, ingest_pending
+            from flows.ingest_submission import ingest_or_hand_over
 
             paths = [str(f.resolve()) for f in files] if files else None
-            if _hands_over(layout):  # the warm writer: no flow run, no validation to load here
-                outcomes = hand_to_writer(str(layout.home), paths)
-            else:
-                outcomes = ingest_pending(str(layout.home), paths)
+            outcomes = ingest_or_hand_over(str(layout.home), paths, _prefect_api(layout))
         _print_outcomes(outcomes)
 
 
@@ -454,7 +451,6 @@ def serve() -> None:
     """Long-running service: each landed file ingested at once by a warm writer, a reconcile sweep every 10
     minutes, the scheduled daily flow. Uses PREFECT_API_URL, or the home's own Prefect server."""
     import logging
-    import os
 
     with _errors():
         layout = _layout()

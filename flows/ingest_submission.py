@@ -363,6 +363,16 @@ def ingest_submission(path: str, home: str, delegate: bool = False) -> dict | No
     return next((r for r in results if r["file_name"] == file.name), None)
 
 
+def ingest_or_hand_over(home: str, paths: list[str] | None, api_url: str) -> list[dict]:
+    """`warmline ingest`: the files (default: the inbox's) handed to the home's writer when one takes its tasks from
+    `api_url` (one writer per warehouse, and no validation to load here), else ingested in this process."""
+    from flows.home_server import writer_for
+
+    if writer_for(Layout(Path(home)), api_url):
+        return hand_to_writer(home, paths)
+    return ingest_pending(home, paths)
+
+
 @flow(name="ingest-pending", task_runner=task_runner())
 def ingest_pending(home: str, paths: list[str] | None = None, delegate: bool = False) -> list[dict]:
     """Ingest the given files, or everything waiting in the inbox (the catch-up and reconcile flow)."""
