@@ -106,11 +106,11 @@ class DayChecks:
         # ordered by unit, indicator and item type (the all-types row last), then date: each series in one run
         series = itertools.groupby(day_rows(con, "check_increments", day),
                                    key=lambda r: (r["unit_code"], r["indicator"], r["item_type"]))
-        for (unit, indicator, item_type), rows in series:
-            rows = list(rows)
-            if rows[-1]["as_of_date"] != day:
+        for (unit, indicator, item_type), grouped in series:
+            days = list(grouped)
+            if days[-1]["as_of_date"] != day:
                 continue
-            now, before = rows[-1], rows[:-1]
+            now, before = days[-1], days[:-1]
             what = indicator + (f"（{item_type}）" if isinstance(item_type, str) else "")
             catalogue = self.indicators.get(indicator)
             what_zh = (catalogue.name_zh if catalogue else indicator) + (

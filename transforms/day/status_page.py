@@ -10,7 +10,7 @@ from pathlib import Path
 from transforms.core.safe_text import printable
 from transforms.day.checks import CheckResult
 from transforms.day.status import (BLOCKED, CHECKS, COMPLETENESS, FILE_STATES, FORCED, NOT_YET, DayStatus,
-                               change_text, effect, figures_cell, file_note, file_state, headline_cells,
+                               change_text, figures_cell, file_note, file_state, headline_cells,
                                received_cell, warning_place)
 from transforms.warehouse.unread import REASONS
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from transforms.core.figures import NO_FIGURE, normalise_text, parse_figure
 from transforms.core.problems import Problem, ProblemFound, problem
-from transforms.read.headers import ALIAS, HeaderCatalogue, HeaderMatch, HeaderMiss
+from transforms.read.headers import HeaderCatalogue, HeaderMatch, HeaderMiss
 from transforms.read.meta_lines import SEARCH_ROWS, UNIT_KEYS, DATE_KEYS, cell_text, is_note
 from transforms.read.parsed import (PART, SUBTOTAL, TOTAL, UNMAPPED, CellFigure, HeaderReading, UnmappedCell)
 from transforms.read.workbook import Sheet, cell_ref
