@@ -42,8 +42,9 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 _ID = re.compile(r"\(([0-9a-f]{12})\)")  # a receipt's id as a sentence quotes it
 DAY = "2023-12-20"
+# what two runs of the same files differ in by design
 VOLATILE = {"received_at", "received_local", "processed_at", "reread_at", "revised_at", "published_at",
-            "archive_path", "report_path", "computed_at", "run_at", "sha256"}  # what two runs of the same files differ in
+            "archive_path", "report_path", "computed_at", "run_at", "sha256"}
 
 
 def start_server(folder: Path) -> tuple[subprocess.Popen, str]:

@@ -706,12 +706,6 @@ headers_app = typer.Typer(add_completion=False, rich_markup_mode=None,
 app.add_typer(headers_app, name="headers")
 
 
-def _read_only_warehouse(layout: Layout):
-    from transforms import warehouse
-
-    return warehouse.open_read_only(layout.warehouse)
-
-
 @headers_app.callback(invoke_without_command=True)
 def headers(ctx: typer.Context,
             unread_only: bool = typer.Option(False, "--unread", help="List only the headers left unmapped.")) -> None:
@@ -720,11 +714,12 @@ def headers(ctx: typer.Context,
     files and cells, and an example."""
     if ctx.invoked_subcommand is not None:
         return
+    from transforms import warehouse
     from transforms.ingest.header_review import headers_read, headers_unread
 
     with _errors():
         layout = _layout()
-        con = _read_only_warehouse(layout)
+        con = warehouse.open_read_only(layout.warehouse)
         try:
             read, unread = headers_read(con), headers_unread(con)
         finally:
