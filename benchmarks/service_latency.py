@@ -30,7 +30,10 @@ Then, each phase waiting with a timeout and stopping with one error line when a 
 3. Optionally (`--memory-files N`): N more files landed in batches of `--memory-batch` (50), each batch
    waited for until visible; after each batch the resident memory (RSS, psutil or /proc) of warmline's
    processes (serve, a writer, the reader workers, flow runs) and, apart, of the Prefect server; printed at
-   100, 250, 500 and 1,000 files, with the growth per 100 files (least squares from 100 files on).
+   100, 250, 500 and 1,000 files, with the growth per 100 files (least squares from 100 files on). Beside
+   those samples, taken while the writer may be mid-task: the writer's own note of its memory at rest
+   between two tasks (writer.log, every 100 files), and the size on disk of Prefect's database and of the
+   warehouse, which the server's and the writer's working memory follow.
 
 Only the analysts' copy is polled, never data/warehouse/warmline.duckdb: a reader there takes DuckDB's
 lock and would delay the very writer being timed. The warehouse itself is read once at the end, after the
@@ -50,6 +53,7 @@ import collections
 import datetime as dt
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -438,6 +442,51 @@ def sample_memory(files: int, marker: str, serve_pid: int) -> MemorySample:
                         [(pid, " ".join(commands[pid]).strip()[:90], rss[pid]) for pid in sorted(commands)])
 
 
+def store_sizes(home: Path) -> tuple[float, float]:
+    """MiB on disk of the home's Prefect database (with its write-ahead log) and of the warehouse."""
+    def mib(*paths: Path) -> float:
+        return sum(p.stat().st_size for p in paths if p.exists()) / 2**20
+
+    prefect = home / "data" / "prefect"
+    return (mib(prefect / "prefect.db", prefect / "prefect.db-wal"),
+            mib(home / "data" / "warehouse" / "warmline.duckdb"))
+
+
+AT_REST = re.compile(r"(\d+) files read; ([\d.]+) MiB resident at rest")
+
+
+def writer_at_rest(log: Path) -> list[tuple[int, float]]:
+    """The writer's own notes of its resident memory between two tasks (every 100 files, flows/ingest_submission),
+    as (files read in all, MiB): its count starts again when it starts afresh, so the counts are added up."""
+    notes, offset, last = [], 0, 0
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    for match in AT_REST.finditer(text):
+        files, mib = int(match.group(1)), float(match.group(2))
+        if files < last:  # started afresh
+            offset += last
+        last = files
+        notes.append((offset + files, mib))
+    return notes
+
+
+def report_at_rest(notes: list[tuple[int, float]]) -> None:
+    """The writer's memory at rest, judged as the sampled memory is (from its 200th file: the first hundreds fill
+    its caches)."""
+    if len(notes) < 3:
+        print("writer at rest: too few notes in writer.log for a growth per file")
+        return
+    print("writer at rest (its own note between two tasks, every 100 files), files: MiB: "
+          + ", ".join(f"{files}: {mib:.1f}" for files, mib in notes))
+    settled = [(f, m) for f, m in notes if f >= 200] or notes
+    xs, ys = [f / 100 for f, _ in settled], [m for _, m in settled]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / spread if spread else 0.0
+    change = ys[-1] - ys[0]
+    print(f"writer at rest: {slope:+.2f} MiB per 100 files from {settled[0][0]} files; {settled[0][0]} -> "
+          f"{settled[-1][0]} files: {change:+.1f} MiB; lowest {min(ys):.1f}, highest {max(ys):.1f} MiB")
+
+
 # -- figures ----------------------------------------------------------------------------------------------------
 
 def percentile(values: list[float], q: float) -> float:
@@ -606,6 +655,7 @@ def main() -> int:
         # 3. memory over many files
         if args.memory_files:
             samples = [sample_memory(0, marker, service.pid)]
+            sizes_before = store_sizes(home)
             print(f"\n## Memory over {args.memory_files} more files, landed {args.memory_batch} at a time")
             print(f"before: warmline {samples[0].warmline_mib:.0f} MiB (serve {samples[0].serve_mib:.0f}, writer "
                   f"{samples[0].writer_mib:.0f}), Prefect server {samples[0].server_mib:.0f} MiB; at the service's "
@@ -621,6 +671,7 @@ def main() -> int:
                 done += len(batch)
                 samples.append(sample_memory(done, marker, service.pid))
             phase = time.monotonic() - phase_started
+            sizes_after = store_sizes(home)
             marks = [s for s in samples if s.files in (100, 250, 500, 1000) or s is samples[-1]]
             print(f"{done} files in {phase:.0f} s ({done / phase:.1f} files/s, writing the workbooks included)")
             print("RSS MiB after  files | warmline, all processes | serve | writer | Prefect server")
@@ -645,6 +696,12 @@ def main() -> int:
                       f"{change:+.0f} MiB" + ("" if attribute == "server_mib" else
                                               f" (target flat: {'met' if flat else 'NOT MET'}, read as a change "
                                               f"within max(10 MiB, 3 x noise))"))
+            at_rest = writer_at_rest(home / "data" / "prefect" / "writer.log")
+            report_at_rest(at_rest)
+            print(f"stores after the memory phase: Prefect's database {sizes_after[0]:.1f} MiB (before: "
+                  f"{sizes_before[0]:.1f}), the warehouse {sizes_after[1]:.1f} MiB (before: {sizes_before[1]:.1f}); "
+                  "the Prefect server caches up to 20,000 pages of its SQLite database per connection "
+                  "(prefect/server/database/configurations.py), so its memory follows its database's size")
             print("processes at the end: " + "; ".join(f"{pid} {mib:.0f} MiB {command}"
                                                        for pid, command, mib in samples[-1].processes))
     except BenchmarkError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 import traceback
 from contextlib import contextmanager
@@ -446,12 +447,19 @@ def ingest(files: Optional[list[Path]] = typer.Argument(None, help="Files to ing
         _print_outcomes(outcomes)
 
 
+def _log_to_stdout(*names: str) -> None:
+    """The service's own lines (a file received, the writer's memory) on stdout, timed: serve.log, writer.log."""
+    console = logging.StreamHandler(sys.stdout)
+    console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    for name in names:
+        logging.getLogger(name).addHandler(console)
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
 @app.command()
 def serve() -> None:
     """Long-running service: each landed file ingested at once by a warm writer, a reconcile sweep every 10
     minutes, the scheduled daily flow. Uses PREFECT_API_URL, or the home's own Prefect server."""
-    import logging
-
     with _errors():
         layout = _layout()
         ref = _reference(layout)
@@ -462,11 +470,7 @@ def serve() -> None:
         from flows.ingest_submission import warm_up
         from flows.serve import deployments, run_service
 
-        console = logging.StreamHandler(sys.stdout)
-        console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        for name in ("warmline.serve", "warmline.watch"):
-            logging.getLogger(name).addHandler(console)
-            logging.getLogger(name).setLevel(logging.INFO)
+        _log_to_stdout("warmline.serve", "warmline.watch", "warmline.writer")
         from flows.home_server import writer_for
 
         if not writer_for(layout, api):  # no home writer: this process will be the writer
@@ -499,6 +503,7 @@ def writer() -> None:
             out.print("A writer already runs for this home; this one stops.")
             return
         configure_prefect(layout)
+        _log_to_stdout("warmline.writer")
         from flows.ingest_submission import warm_up
         from flows.serve import run_writer
 
@@ -507,10 +512,12 @@ def writer() -> None:
         out.print(f"warmline writer for {layout.home}: process {os.getpid()}, tasks from {api}; starts afresh "
                   f"after {files} files", soft_wrap=True)
         mark_writer_ready(layout)
+        from prefect.task_worker import StopTaskWorker
+
         restart = False
         try:
             restart = asyncio.run(run_writer(files))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, StopTaskWorker):  # Ctrl+C; SIGTERM (`warmline server stop`): an ordinary end
             pass
         finally:
             if not restart:

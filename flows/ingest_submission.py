@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from flows.events import emit_deferred, emit_outcome
 from flows.runtime import task_runner
 from transforms import warehouse
 from transforms.core.layout import Layout
-from transforms.core.memory import limit_malloc_arenas, release_free_memory
+from transforms.core.memory import limit_malloc_arenas, release_free_memory, resident_mib
 from transforms.core.reference import load_reference
 from transforms.warehouse.analysts_copy import publication_due, publication_stale, publish
 
@@ -222,6 +223,7 @@ def _prepare_once(con, home: str) -> None:
 
 def _ingest_on_writer(files: list[Path], home: str, complete: list[Path]) -> list[dict]:
     global _files_read
+    read_before = _files_read
     con = warehouse.connect(Layout(Path(home)).warehouse)
     try:
         _prepare_once(con, home)
@@ -235,6 +237,19 @@ def _ingest_on_writer(files: list[Path], home: str, complete: list[Path]) -> lis
         # The task worker runs each task on whichever thread is free, and part of what a task frees stays in
         # that thread's malloc arena; giving it back slows the writer's growth (benchmarks/RESULTS.md).
         release_free_memory()
+        _note_memory(read_before, _files_read)
+
+
+MEMORY_NOTE_FILES = 100  # the writer says its resident memory in writer.log each time it has read so many more files
+
+
+def _note_memory(read_before: int, read_now: int) -> None:
+    """Every MEMORY_NOTE_FILES files, the writer's resident memory between two tasks (what it keeps, not what a
+    task used for a moment) in its log: how an operator, and benchmarks/service_latency.py, see it stay level."""
+    if read_now // MEMORY_NOTE_FILES > read_before // MEMORY_NOTE_FILES:
+        mib = resident_mib()
+        if mib is not None:
+            logging.getLogger("warmline.writer").info("%d files read; %.1f MiB resident at rest", read_now, mib)
 
 
 def warm_up(home: str) -> bool:

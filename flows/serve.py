@@ -138,9 +138,9 @@ def writer(stop_when=lambda: False) -> Writer:
 async def run_writer(files_before_restart: int | None = None) -> bool:
     """The home's writer on its own (`warmline writer`), until stopped, or, given `files_before_restart`, until it
     has ingested that many files and finished its task: True then, and the caller starts the process afresh.
-    The memory a long-running writer keeps grows slowly with the files it has read (native memory of the readers
-    and DuckDB, not Python objects: benchmarks/RESULTS.md); a fresh start bounds it, as Celery's
-    worker_max_tasks_per_child or gunicorn's max_requests do."""
+    Measured over 3,000 files, what the writer keeps between tasks is level (benchmarks/RESULTS.md); the fresh
+    start stays as a bound on whatever native memory (the readers', DuckDB's) a process might still accumulate
+    over a campaign, as Celery's worker_max_tasks_per_child or gunicorn's max_requests do."""
     from flows.ingest_submission import files_ingested
 
     due = (lambda: files_ingested() >= files_before_restart) if files_before_restart else (lambda: False)

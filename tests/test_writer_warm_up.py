@@ -43,3 +43,24 @@ def test_the_c_library_takes_the_writers_limit_on_malloc_arenas():
     from transforms.core.memory import limit_malloc_arenas
 
     assert limit_malloc_arenas() is True
+
+
+def test_the_writer_notes_its_memory_at_rest_once_every_hundred_files(caplog):
+    """writer.log carries the writer's resident memory every 100 files: how an operator (and
+    benchmarks/service_latency.py) sees that a long-running writer keeps its level."""
+    import logging
+
+    from flows.ingest_submission import _note_memory
+    from transforms.core.memory import resident_mib
+
+    with caplog.at_level(logging.INFO, logger="warmline.writer"):
+        _note_memory(98, 99)  # no hundred crossed: nothing said
+        _note_memory(99, 130)  # the 100th file was in this task
+        _note_memory(130, 150)
+        _note_memory(150, 420)  # one note for a task that crossed several hundreds
+    notes = [r.getMessage() for r in caplog.records if r.name == "warmline.writer"]
+    assert len(notes) == 2
+    assert notes[0].startswith("130 files read; ") and notes[0].endswith(" MiB resident at rest")
+    assert notes[1].startswith("420 files read; ")
+    mib = float(notes[0].split("; ")[1].split()[0])
+    assert 20 < mib < 4096 and abs(mib - resident_mib()) < 200  # this test process's own size, not a constant

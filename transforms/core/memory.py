@@ -9,6 +9,7 @@ use. Fewer arenas, and freed pages handed back after each piece of work, keep it
 from __future__ import annotations
 
 import ctypes
+from pathlib import Path
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
 SERVICE_ARENAS = 2  # for the service's long-lived processes (the writer, the Prefect server): a task at a time
@@ -36,3 +37,14 @@ def limit_malloc_arenas(arenas: int = SERVICE_ARENAS) -> bool:
     """Let threads started from now on share at most `arenas` malloc arenas (glibc's mallopt(M_ARENA_MAX), as
     the MALLOC_ARENA_MAX variable does at a process's start); whether the C library took it."""
     return bool(_mallopt(M_ARENA_MAX, arenas)) if _mallopt is not None else False
+
+
+def resident_mib() -> float | None:
+    """This process's resident memory (VmRSS) in MiB; None where /proc does not say (not Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
