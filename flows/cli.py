@@ -907,3 +907,90 @@ def docs() -> None:
 
 if __name__ == "__main__":
     app()
+
+
+web_app = typer.Typer(add_completion=False, rich_markup_mode=None,
+                      help="The web pages: clerks upload through their unit's link; `warmline web token` makes and "
+                           "revokes the links.")
+app.add_typer(web_app, name="web")
+token_app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True,
+                        help="Each unit's upload link: a secret token, of which only a hash is kept.")
+web_app.add_typer(token_app, name="token")
+
+WEB_PORT = 8150
+
+
+@web_app.callback(invoke_without_command=True)
+def web(ctx: typer.Context,
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; keep 127.0.0.1 behind a TLS "
+                                                             "reverse proxy (README, 'The web pages')."),
+        port: int = typer.Option(WEB_PORT, "--port", help="Port to listen on."),
+        behind_tls: bool = typer.Option(False, "--behind-tls", help="Served to browsers over HTTPS by a proxy: "
+                                                                    "cookies are then sent over HTTPS only.")) -> None:
+    """Serve the web pages for this home until stopped (Ctrl+C): each unit's upload page, reached with its link."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _errors():
+        layout = _layout()
+        import uvicorn
+
+        from flows.web.app import WebSettings, create_app
+
+        _log_to_stdout("warmline.web")
+        layout.logs.mkdir(parents=True, exist_ok=True)
+        logfile = logging.FileHandler(layout.logs / "web.log", encoding="utf-8")
+        logfile.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logging.getLogger("warmline.web").addHandler(logfile)
+        app_ = create_app(layout.home, WebSettings(secure_cookies=behind_tls))
+        out.print(f"warmline web: http://{host}:{port}/ for {layout.home}; clerks open their unit's link "
+                  "(`warmline web token add UNIT` makes one); stop with Ctrl+C", soft_wrap=True)
+        # uvicorn's own access log would write each clerk's link, a secret, into the log: ours leaves it out
+        uvicorn.run(app_, host=host, port=port, access_log=False, log_level="warning")
+
+
+def _web_store(layout: Layout):
+    from flows.web.store import WebStore
+
+    return WebStore(layout.home / "data" / "web" / "web.sqlite")
+
+
+@token_app.command("add")
+def token_add(unit: str = typer.Argument(..., help="The unit's name, alias or code."),
+              base_url: str = typer.Option(f"http://127.0.0.1:{WEB_PORT}", "--base-url",
+                                           help="The address clerks reach `warmline web` at (the proxy's, "
+                                                "e.g. https://warmline.example.gov.cn).")) -> None:
+    """Make an upload link for a unit and print it once: send it to that unit's clerk."""
+    with _errors():
+        layout = _layout()
+        found = _reference(layout).find_unit(unit)
+        if found is None:
+            raise UserError(f"no unit called {unit!r} in {layout.reference / 'units.csv'}; use a name, alias or code "
+                            "listed there")
+        token, secret = _web_store(layout).add_token(found.code)
+        out.print(f"upload link for {found.name} ({found.code}), token {token.token_id}; shown only now, keep it "
+                  f"as a password:\n{base_url.rstrip('/')}/u/{secret}", soft_wrap=True)
+
+
+@token_app.command("revoke")
+def token_revoke(unit: str = typer.Argument(..., help="The unit's name, alias or code, or a token id from "
+                                                      "`warmline web token list`.")) -> None:
+    """Revoke a unit's upload links (or one, by its token id): they answer 403 from now on."""
+    with _errors():
+        layout = _layout()
+        store = _web_store(layout)
+        found = _reference(layout).find_unit(unit)
+        revoked = store.revoke(unit_code=found.code) if found else store.revoke(token_id=unit)
+        if not revoked:
+            raise UserError(f"no live upload link for {unit!r}; `warmline web token list` lists them")
+        out.print("revoked: " + ", ".join(f"{t.token_id} ({t.unit_code})" for t in revoked))
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List the upload links made: unit, token id, when made, when revoked (never the secret)."""
+    with _errors():
+        layout = _layout()
+        table = Table("unit", "token", "made", "revoked")
+        for t in _web_store(layout).tokens():
+            table.add_row(t.unit_code, t.token_id, t.created_at, t.revoked_at or "—")
+        out.print(table)
