@@ -1,0 +1,134 @@
+"""A clerk's pages driven in a real browser (the system's Chromium through Playwright) against the real thing:
+`warmline serve` reading what lands, on a Prefect server, and `warmline web` serving the pages. A clerk uploads a
+good workbook and sees its figures as read, with the headers that were inferred or left unread; uploads a broken
+one and sees the located problems and the template to download; another unit's link never reaches either.
+Screenshots of the pages go to docs/screenshots/web/ (README, 'The web pages')."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BIN, clean_env, free_port, make_home, write_rows
+from tests.test_cli import warmline
+
+pytestmark = pytest.mark.slow
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "web"
+LINK = re.compile(r"^http://\S+/u/(\S+)$", re.M)
+
+
+@pytest.fixture
+def running(prefect_server, tmp_path):
+    """A home with links for two units, `warmline serve` and `warmline web` running on it; both stopped after."""
+    layout = make_home(tmp_path / "home")
+    tokens = {}
+    for unit in ("浈江区", "武江区"):
+        made = warmline(layout.home, "web", "token", "add", unit)
+        assert made.returncode == 0, made.stderr
+        tokens[unit] = LINK.search(made.stdout).group(1)
+    env = clean_env(PREFECT_API_URL=prefect_server["api"], PREFECT_HOME=str(prefect_server["home"]),
+                    WARMLINE_HOME=str(layout.home))
+    port = free_port()
+    processes = [subprocess.Popen([str(BIN / "warmline"), *command], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+                 for command in (["serve"], ["web", "--port", str(port)])]
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/static/warmline.css", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield {"layout": layout, "base": base, "links": {u: f"{base}/u/{t}" for u, t in tokens.items()}}
+    for process in processes:
+        os.killpg(process.pid, signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is not installed; `make test` (or `make chromium`) installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def outcome_shown(page, timeout: float = 120) -> str:
+    """Wait for the upload's page (it refreshes itself, without JavaScript) to show an outcome; the outcome."""
+    page.wait_for_selector("#state:not([data-state=waiting])", timeout=timeout * 1000)
+    return page.get_attribute("#state", "data-state")
+
+
+def test_a_clerk_uploads_and_sees_what_was_understood_or_where_the_problems_are(running, browser, tmp_path):
+    good = write_rows(tmp_path / "浈江区12月21日.xlsx", [
+        ["浈江区寒冬送温暖工作统计表"],
+        ["填报单位：浈江区民政局", "", "统计截止日期：2023年12月21日"],
+        ["乡镇（街道）", "探访困难家庭（户）", "发放棉被（床）", "暖心物资包（份）"],
+        ["合计", 812, 300, 40],
+    ])
+    broken = write_rows(tmp_path / "浈江区12月22日.xlsx", [
+        ["浈江区寒冬送温暖工作统计表"],
+        ["填报单位：浈江区民政局", "", "统计截止日期：2023年12月22日"],
+        ["乡镇（街道）", "走访慰问户数（户）", "发放棉被（床）"],
+        ["合计", "很多", 300],
+    ])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    clerk = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    clerk.goto(running["links"]["浈江区"])
+    assert clerk.url == running["base"] + "/unit"  # the link opened a session; the token is out of the address
+    assert "浈江区：上传统计表" in clerk.inner_text("h1")
+    clerk.screenshot(path=str(SCREENSHOTS / "clerk-upload.png"), full_page=True)
+
+    clerk.set_input_files("#file", str(good))
+    clerk.click("button[type=submit]")
+    assert outcome_shown(clerk) == "loaded"
+    figures = clerk.inner_text("table.figures")
+    # each figure: the indicator in Chinese, the value as read with its unit, the text written, the cell
+    assert re.search(r"走访慰问户数\s+households visited\s+812 户\s+812\s+合计 total\s+统计表!B4", figures), figures
+    assert re.search(r"发放物资合计（棉被）.*?300 件\s+300\s+合计 total\s+统计表!C4", figures, re.S), figures
+    headers = clerk.inner_text("table.headers")
+    assert "探访困难家庭" in headers and "推断 inferred" in headers  # inferred, so the clerk can check it
+    assert "暖心物资包" in headers and "未读取 not read" in headers  # left unread, and said so
+    assert "统计表!D4" in clerk.inner_text("table.unmapped") and "40" in clerk.inner_text("table.unmapped")
+    accepted_url = clerk.url
+    clerk.screenshot(path=str(SCREENSHOTS / "clerk-accepted.png"), full_page=True)
+
+    clerk.goto(running["base"] + "/unit")
+    clerk.set_input_files("#file", str(broken))
+    clerk.click("button[type=submit]")
+    assert outcome_shown(clerk) == "rejected"
+    problems = clerk.inner_text("table.issues")
+    assert "统计表!B4" in problems and "很多" in problems  # where, and what was found there
+    assert clerk.get_attribute("a.button", "href") == "/unit/template.xlsx"
+    with clerk.expect_download() as download:
+        clerk.click("a.button")
+    assert download.value.suggested_filename.endswith("统计表.xlsx")
+    clerk.screenshot(path=str(SCREENSHOTS / "clerk-rejected.png"), full_page=True)
+
+    listing = clerk.goto(running["base"] + "/unit") and clerk.inner_text("table")
+    assert "浈江区12月21日.xlsx" in listing and "已入库" in listing and "退回" in listing
+
+    other = browser.new_context(locale="zh-CN").new_page()
+    other.goto(running["links"]["武江区"])
+    assert "武江区" in other.inner_text("h1") and "浈江区12月21日" not in other.content()
+    response = other.goto(accepted_url)
+    assert response.status == 404 and "没有这份上传记录" in other.inner_text("main")
