@@ -210,3 +210,35 @@ def prefect_server(tmp_path_factory):
     server, api = start_prefect_server(folder)
     yield {"api": api, "home": folder}
     stop_prefect_server(server)
+
+
+def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """`warmline web` for the home in env's WARMLINE_HOME on a free port, once it answers: the process (in its own
+    session, for os.killpg) and its base address."""
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "warmline"), "web", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/static/warmline.css", timeout=1)
+            return process, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    pytest.fail(f"warmline web did not answer at {base} within 60 s")
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (the system's, which `make test` installs) driven through Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is not installed; `make test` (or `make chromium`) installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()

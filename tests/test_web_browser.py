@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import BIN, clean_env, free_port, make_home, write_rows
+from tests.conftest import BIN, clean_env, make_home, start_web, write_rows
 from tests.test_cli import warmline
 
 pytestmark = pytest.mark.slow
@@ -37,18 +34,10 @@ def running(prefect_server, tmp_path):
         tokens[unit] = LINK.search(made.stdout).group(1)
     env = clean_env(PREFECT_API_URL=prefect_server["api"], PREFECT_HOME=str(prefect_server["home"]),
                     WARMLINE_HOME=str(layout.home))
-    port = free_port()
-    processes = [subprocess.Popen([str(BIN / "warmline"), *command], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, start_new_session=True)
-                 for command in (["serve"], ["web", "--port", str(port)])]
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{base}/static/warmline.css", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    service = subprocess.Popen([str(BIN / "warmline"), "serve"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    web, base = start_web(env)
+    processes = [service, web]
     yield {"layout": layout, "base": base, "links": {u: f"{base}/u/{t}" for u, t in tokens.items()}}
     for process in processes:
         os.killpg(process.pid, signal.SIGINT)
@@ -57,19 +46,6 @@ def running(prefect_server, tmp_path):
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("chromium is not installed; `make test` (or `make chromium`) installs Debian's chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def outcome_shown(page, timeout: float = 120) -> str:

@@ -10,15 +10,13 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import free_port
-from tests.test_cli import WARMLINE, warmline
+from tests.conftest import clean_env, start_web
+from tests.test_cli import warmline
 
 LINK = re.compile(r"^(http://\S+/u/(\S+))$", re.M)
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -27,7 +25,7 @@ WORKBOOK = b"PK\x03\x04" + b"\0" * 200  # what lands is not read here: the servi
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A home with links for two units, and `warmline web` serving it on a free port; stopped afterwards."""
+    """A home with a link for each of seven units, and `warmline web` serving it on a free port; stopped after."""
     home = tmp_path_factory.mktemp("web") / "home"
     home.mkdir()
     assert warmline(home, "init").returncode == 0
@@ -37,18 +35,7 @@ def site(tmp_path_factory):
         made = warmline(home, "web", "token", "add", unit)
         assert made.returncode == 0, made.stderr
         links[unit] = LINK.search(made.stdout).group(1)
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}, "WARMLINE_HOME": str(home)}
-    server = subprocess.Popen([WARMLINE, "web", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{base}/static/warmline.css", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    server, base = start_web(clean_env(WARMLINE_HOME=str(home)))
     links = {unit: link.replace("http://127.0.0.1:8150", base) for unit, link in links.items()}
     yield {"home": home, "base": base, "links": links, "server": server}
     os.killpg(server.pid, signal.SIGINT)
