@@ -265,8 +265,7 @@ def render_status_page(status: DayStatus, page_dir: Path, docs_index: Path | Non
     docs = ""
     if docs_index is not None:
         docs = (f'<p>校验报告 Data Docs (Great Expectations): <a href="{_href(docs_index, page_dir)}" id="data-docs">'
-                f'{escape(docs_index.name)}</a> — 该报告从公共 CDN 加载样式，离线时无样式 / its pages load CSS and '
-                "scripts from public CDNs, so they are unstyled offline.</p>")
+                f'{escape(docs_index.name)}</a>（离线可用 opens offline）</p>')
     if unbuilt:
         docs += (f"<p>校验报告 Data Docs: {unbuilt} 项校验结果尚未生成页面，运行 <code>warmline docs</code> 生成 / "
                  f"{unbuilt} validation result(s) have no page yet: <code>warmline docs</code> builds them.</p>")

@@ -19,6 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from transforms.validate.offline_assets import make_offline
+
 log = logging.getLogger("warmline.quality")
 
 RESULTS = Path("gx", "uncommitted", "validations")
@@ -177,6 +179,8 @@ class ResultStore:
             keys = [ValidationResultIdentifier.from_tuple((v.suite, v.run_name, v.run_time.strftime(_RUN_TIME),
                                                            v.batch)) for v in new]
             self.context.build_data_docs(resource_identifiers=keys)
+        for problem in make_offline(index.parent).warnings():  # the pages' CDN assets, from files in the site
+            log.warning("%s", problem)
         return index
 
 
@@ -323,4 +327,7 @@ def build_pending_pages(folder: Path) -> DocsBuilt:
         except Exception as exc:  # Great Expectations' own failures: said in one line, the results are kept
             raise DocsNotBuilt(f"the Data Docs in {folder} could not be built ({type(exc).__name__}: {exc}); the "
                                "validation results are kept — run `warmline --debug docs` for the traceback") from exc
+    elif docs_index(folder).exists():  # a site built before its pages were made to open offline: made so now
+        for problem in make_offline(docs_index(folder).parent).warnings():
+            log.warning("%s", problem)
     return DocsBuilt(len(stored), len(waiting), docs_index(folder))
