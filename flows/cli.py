@@ -926,7 +926,9 @@ def web(ctx: typer.Context,
                                                              "reverse proxy (README, 'The web pages')."),
         port: int = typer.Option(WEB_PORT, "--port", help="Port to listen on."),
         behind_tls: bool = typer.Option(False, "--behind-tls", help="Served to browsers over HTTPS by a proxy: "
-                                                                    "cookies are then sent over HTTPS only.")) -> None:
+                                                                    "cookies are then sent over HTTPS only."),
+        prefect_ui: Optional[str] = typer.Option(None, "--prefect-ui", help="The Prefect UI's address the pages "
+                                                 "link to; default: PREFECT_API_URL's server, or the home's.")) -> None:
     """Serve the web pages for this home until stopped (Ctrl+C): each unit's upload page, reached with its link."""
     if ctx.invoked_subcommand is not None:
         return
@@ -941,7 +943,15 @@ def web(ctx: typer.Context,
         logfile = logging.FileHandler(layout.logs / "web.log", encoding="utf-8")
         logfile.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         logging.getLogger("warmline.web").addHandler(logfile)
-        app_ = create_app(layout.home, WebSettings(secure_cookies=behind_tls))
+        if prefect_ui is None:
+            import os
+
+            from flows.home_server import running
+
+            server = running(layout)
+            api = os.environ.get("PREFECT_API_URL")
+            prefect_ui = api.removesuffix("/").removesuffix("/api") if api else (server.url if server else None)
+        app_ = create_app(layout.home, WebSettings(secure_cookies=behind_tls, prefect_ui=prefect_ui))
         out.print(f"warmline web: http://{host}:{port}/ for {layout.home}; clerks open their unit's link "
                   "(`warmline web token add UNIT` makes one); stop with Ctrl+C", soft_wrap=True)
         # uvicorn's own access log would write each clerk's link, a secret, into the log: ours leaves it out
@@ -994,3 +1004,19 @@ def token_list() -> None:
         for t in _web_store(layout).tokens():
             table.add_row(t.unit_code, t.token_id, t.created_at, t.revoked_at or "—")
         out.print(table)
+
+
+@web_app.command("password")
+def web_password(from_stdin: bool = typer.Option(False, "--stdin", help="Read the password from standard input "
+                                                                        "(one line) instead of asking.")) -> None:
+    """Set the statistician's password for the web pages (kept as a scrypt hash); ends the sessions open now."""
+    with _errors():
+        layout = _layout()
+        if from_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("statistician's password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 10:
+            raise UserError("the password is too short: use at least 10 characters (a phrase is easiest to type)")
+        _web_store(layout).set_password(password)
+        out.print("password set; the statistician logs in at /login of `warmline web`")

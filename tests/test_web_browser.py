@@ -38,7 +38,8 @@ def running(prefect_server, tmp_path):
                                stderr=subprocess.DEVNULL, start_new_session=True)
     web, base = start_web(env)
     processes = [service, web]
-    yield {"layout": layout, "base": base, "links": {u: f"{base}/u/{t}" for u, t in tokens.items()}}
+    yield {"layout": layout, "base": base, "links": {u: f"{base}/u/{t}" for u, t in tokens.items()},
+           "prefect_ui": prefect_server["api"].removesuffix("/api")}
     for process in processes:
         os.killpg(process.pid, signal.SIGINT)
     for process in processes:
@@ -108,3 +109,111 @@ def test_a_clerk_uploads_and_sees_what_was_understood_or_where_the_problems_are(
     assert "武江区" in other.inner_text("h1") and "浈江区12月21日" not in other.content()
     response = other.goto(accepted_url)
     assert response.status == 404 and "没有这份上传记录" in other.inner_text("main")
+
+
+def upload_and_wait(clerk, base: str, workbook: Path) -> str:
+    clerk.goto(base + "/unit")
+    clerk.set_input_files("#file", str(workbook))
+    clerk.click("button[type=submit]")
+    return outcome_shown(clerk)
+
+
+def test_the_statistician_reviews_a_header_publishes_past_a_blocking_check_and_downloads_the_bulletin(
+        running, browser, tmp_path):
+    home, base = running["layout"].home, running["base"]
+    password = "寒冬 warm line 2023"
+    set_password = subprocess.run([str(BIN / "warmline"), "web", "password", "--stdin"], input=password + "\n",
+                                  env=clean_env(WARMLINE_HOME=str(home)), capture_output=True, text=True, timeout=60)
+    assert set_password.returncode == 0, set_password.stderr
+    # 浈江区's households visited fall from 500 (18th) to 450 (19th): a cumulative figure falling blocks the 19th
+    days = {}
+    for day, households in (("18", 500), ("19", 450)):
+        days[day] = write_rows(tmp_path / f"浈江区12月{day}日.xlsx", [
+            ["浈江区寒冬送温暖工作统计表"],
+            ["填报单位：浈江区民政局", "", f"统计截止日期：2023年12月{day}日"],
+            ["乡镇（街道）", "走访慰问户数（户）", "暖心物资包（份）"],
+            ["合计", households, 40],
+        ])
+    clerk = browser.new_context(locale="zh-CN").new_page()
+    clerk.goto(running["links"]["浈江区"])
+    assert [upload_and_wait(clerk, base, days[d]) for d in ("18", "19")] == ["loaded", "loaded"]
+
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(base + "/day")
+    assert page.url == base + "/login"  # nothing without logging in
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    assert "密码不正确" in page.inner_text("main")
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    assert page.url == base + "/day"
+    assert page.get_attribute("a:text('Prefect UI')", "href") == running["prefect_ui"]  # the runs, in Prefect's UI
+
+    # the header review: accept the header no rule could read, and the files that have it are read again
+    page.goto(base + "/headers")
+    row = page.locator("table.unread-headers tr", has_text="暖心物资包")
+    assert row.count() == 1 and "2 / 2" in row.inner_text()  # two files, two cells
+    page.screenshot(path=str(SCREENSHOTS / "statistician-headers.png"), full_page=True)
+    row.locator("select").select_option("items_issued")
+    row.locator("button").click()
+    assert "已采纳" in page.inner_text("#message"), page.inner_text("#message")
+    assert "Read 2 file(s) again" in page.inner_text("#message pre")
+    assert page.locator("table.unread-headers tr", has_text="暖心物资包").count() == 0
+
+    # the 19th: blocked; publishing anyway needs a reason, which is recorded
+    page.goto(base + "/day?date=2023-12-19")
+    assert "累计数下降" in page.inner_text("#status") and "阻止发布 BLOCKS" in page.inner_text("#status")
+    page.click("#publish")
+    assert "未发布" in page.inner_text("#message")
+    page.check("#force")
+    page.click("#publish")  # no reason given
+    assert "必须填写理由" in page.inner_text("#message")
+    page.check("#force")
+    page.fill("#reason", "浈江区电话确认：18日数字多报，19日为准")
+    page.click("#publish")
+    assert "已发布（越过阻止发布的核查，理由已记录）" in page.inner_text("#message")
+    assert "浈江区电话确认：18日数字多报，19日为准" in page.inner_text("#status")  # the status says why
+    page.screenshot(path=str(SCREENSHOTS / "statistician-day.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("a[href='/day/2023-12-19/bulletin/bulletin.docx']")
+    saved = tmp_path / "bulletin.docx"
+    download.value.save_as(saved)
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(saved)).paragraphs)
+    assert "450" in text and "草稿" not in text  # the release, with the 19th's figure
+
+    # a file of the day with its validation results, from the stored results
+    page.goto(base + "/day?date=2023-12-19")
+    page.click("table.files a")
+    assert "浈江区12月19日.xlsx" in page.inner_text("main")  # the clerk's name for it
+    validation = page.inner_text("table.validation >> nth=0")
+    assert "通过 pass" in validation and "unexpected" in validation
+    page.screenshot(path=str(SCREENSHOTS / "statistician-file.png"), full_page=True)
+
+    # the Data Docs, served by warmline, open with every request outside it refused
+    assert subprocess.run([str(BIN / "warmline"), "docs"], env=clean_env(WARMLINE_HOME=str(home)),
+                          capture_output=True, timeout=300).returncode == 0
+    outside = []
+
+    def only_warmline(route):
+        if route.request.url.startswith(base):
+            return route.continue_()
+        outside.append(route.request.url)
+        return route.abort()
+
+    page.context.route("**/*", only_warmline)
+    page.goto(base + "/docs/index.html")
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    rows = page.locator("table.ge-index-page-validation-results-table tbody tr")
+    rows.first.wait_for(timeout=30_000)  # the runs' table, drawn by the shipped scripts
+    runs = page.inner_text("table.ge-index-page-validation-results-table")
+    assert "440204_2023-12-19" in runs and "figures" in runs and "submission" in runs
+    assert outside == [] and errors == []
+    assert page.evaluate("getComputedStyle(document.body).fontFamily") != ""
+
+    page.goto(base + "/day")
+    page.click("text=退出 log out")
+    assert page.url == base + "/login"
+    assert page.goto(base + "/day") and page.url == base + "/login"

@@ -10,17 +10,19 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import clean_env, start_web
-from tests.test_cli import warmline
+from tests.test_cli import WARMLINE, warmline
 
 LINK = re.compile(r"^(http://\S+/u/(\S+))$", re.M)
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 WORKBOOK = b"PK\x03\x04" + b"\0" * 200  # what lands is not read here: the service reads it
+PASSWORD = "a long statistician's passphrase"
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,9 @@ def site(tmp_path_factory):
         made = warmline(home, "web", "token", "add", unit)
         assert made.returncode == 0, made.stderr
         links[unit] = LINK.search(made.stdout).group(1)
+    password = subprocess.run([WARMLINE, "web", "password", "--stdin"], input=PASSWORD + "\n", text=True,
+                              env=clean_env(WARMLINE_HOME=str(home)), capture_output=True, timeout=60)
+    assert password.returncode == 0, password.stderr
     server, base = start_web(clean_env(WARMLINE_HOME=str(home)))
     links = {unit: link.replace("http://127.0.0.1:8150", base) for unit, link in links.items()}
     yield {"home": home, "base": base, "links": links, "server": server}
@@ -199,3 +204,76 @@ def test_every_answer_carries_the_security_headers(site):
     assert response.headers["x-content-type-options"] == "nosniff"
     cookie = httpx.get(site["links"]["武江区"], follow_redirects=False).headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def statistician(site) -> tuple[httpx.Client, str]:
+    """A client logged in as the statistician, and its session's CSRF value."""
+    client = httpx.Client(base_url=site["base"], follow_redirects=True, timeout=60)
+    form = client.get("/login")
+    page = client.post("/login", data={"csrf": CSRF.search(form.text).group(1), "password": PASSWORD})
+    assert str(page.url).endswith("/day"), page.text[:300]
+    return client, CSRF.search(page.text).group(1)
+
+
+def test_the_statisticians_pages_need_a_login(site):
+    anonymous = httpx.Client(base_url=site["base"], timeout=30)
+    for path in ("/day", "/headers", "/files/x", "/docs/index.html", "/day/2023-12-20/bulletin/bulletin.docx"):
+        response = anonymous.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/login", path
+    for path in ("/day/publish", "/headers/accept"):
+        assert anonymous.post(path, data={"date": "2023-12-20", "force": "1", "reason": "x"}).status_code == 403
+    clerk_client, _ = clerk(site, "武江区")  # a clerk's session is not the statistician's
+    assert str(clerk_client.get("/day").url).endswith("/login")
+    assert clerk_client.post("/day/publish", data={"date": "2023-12-20"}).status_code == 403
+
+
+def test_logging_in_needs_the_password_and_the_forms_csrf_value(site):
+    client = httpx.Client(base_url=site["base"], follow_redirects=True, timeout=60)
+    form = client.get("/login")
+    nonce = CSRF.search(form.text).group(1)
+    assert client.post("/login", data={"password": PASSWORD}).status_code == 403  # no CSRF value
+    assert client.post("/login", data={"csrf": "forged", "password": PASSWORD}).status_code == 403
+    wrong = client.post("/login", data={"csrf": nonce, "password": "guess"})
+    assert str(wrong.url).endswith("/login?failed=1") and "密码不正确" in wrong.text
+    assert "warmline_session" not in client.cookies
+    right = client.post("/login", data={"csrf": nonce, "password": PASSWORD})
+    assert str(right.url).endswith("/day") and "warmline_session" in client.cookies
+
+
+def test_the_statisticians_forms_need_their_csrf_value_and_a_forced_day_its_reason(site):
+    client, csrf = statistician(site)
+    assert client.post("/day/publish", data={"date": "2023-12-20"}).status_code == 403
+    assert client.post("/day/publish", data={"date": "2023-12-20", "csrf": "forged"}).status_code == 403
+    assert client.post("/headers/accept", data={"header": "x", "csrf": "forged"}).status_code == 403
+    no_reason = client.post("/day/publish", data={"date": "2023-12-20", "csrf": csrf, "force": "1", "reason": " "})
+    assert no_reason.status_code == 400 and "必须填写理由" in no_reason.text
+
+
+def test_an_expired_statisticians_session_goes_back_to_the_login(site):
+    client, _ = statistician(site)
+    with sqlite3.connect(site["home"] / "data" / "web" / "web.sqlite") as con:
+        con.execute("UPDATE sessions SET expires_at = '2000-01-01T00:00:00+00:00' WHERE kind = 'statistician'")
+    assert str(client.get("/day").url).endswith("/login")
+
+
+def test_the_password_is_kept_only_as_a_hash_and_never_written_out(site):
+    client, _ = statistician(site)
+    pages = [client.get("/day").text, client.get("/headers").text]
+    assert all(PASSWORD not in page for page in pages)
+    assert PASSWORD not in (site["home"] / "data" / "logs" / "web.log").read_text()
+    assert PASSWORD.encode() not in (site["home"] / "data" / "web" / "web.sqlite").read_bytes()
+    with sqlite3.connect(site["home"] / "data" / "web" / "web.sqlite") as con:
+        salt, digest = con.execute("SELECT salt, password_hash FROM login").fetchone()
+    import hashlib
+
+    assert digest == hashlib.scrypt(PASSWORD.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1, dklen=32).hex()
+
+
+# Last in the file: the failed logins it makes keep this address from logging in for a minute.
+def test_login_attempts_are_rate_limited(site):
+    client = httpx.Client(base_url=site["base"], follow_redirects=True, timeout=60)
+    nonce = CSRF.search(client.get("/login").text).group(1)
+    codes = [client.post("/login", data={"csrf": nonce, "password": f"guess {i}"}).status_code for i in range(12)]
+    assert 429 in codes and codes.index(429) <= 10
+    refused = client.post("/login", data={"csrf": nonce, "password": PASSWORD})  # even the right one, for now
+    assert refused.status_code == 429 and "登录失败次数过多" in refused.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import secrets
 import tempfile
 import threading
 import time
@@ -21,19 +22,24 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from flows.web import uploads
+from flows.web.statistician import (accept_header, campaign_today, day_files, day_page, file_detail,
+                                    headers_to_review)
 from flows.web.store import Session, Upload, WebStore
 from transforms.core.display import plain_number
 from transforms.core.figures import APPROX, AT_LEAST, EXACT, UNSPECIFIED
+from transforms import warehouse
 from transforms.core.layout import Layout
 from transforms.core.reference import Reference, load_reference
+from transforms.validate.data_docs import SITE
 
 HERE = Path(__file__).parent
 COOKIE = "warmline_session"
+LOGIN_COOKIE = "warmline_login"  # the login form's CSRF value, before there is a session
 CLERK_SESSION = dt.timedelta(hours=12)
 STATISTICIAN_SESSION = dt.timedelta(hours=8)
 
@@ -47,6 +53,11 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",  # a clerk's link never travels in a Referer header
     "x-frame-options": "DENY",
 }
+# Great Expectations' Data Docs draw their tables with inline scripts and styles; they still load nothing from
+# outside (their CDN files are shipped in the site: transforms/validate/offline_assets.py).
+DOCS_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+               "script-src 'self' 'unsafe-inline' 'unsafe-eval'; font-src 'self' data:; form-action 'self'; "
+               "frame-ancestors 'none'; base-uri 'self'")
 
 STATES = {  # a submission's state in the clerk's words, Chinese first
     "waiting": ("处理中", "being read"),
@@ -63,6 +74,7 @@ class WebSettings:
     """What `warmline web` was started with."""
 
     uploads_per_minute: int = 10  # per token: a clerk re-sending corrections, not a script
+    logins_per_minute: int = 10  # failed logins per address: a person mistyping, not a password guesser
     secure_cookies: bool = False  # True behind a TLS proxy (README): cookies then travel over HTTPS only
     prefect_ui: str | None = None
 
@@ -75,15 +87,23 @@ class RateLimit:
 
     def allow(self, key: str) -> int:
         """0 when allowed (and counted), else the seconds to wait."""
+        wait = self.wait(key)
+        if not wait:
+            self.count(key)
+        return wait
+
+    def wait(self, key: str) -> int:
+        """The seconds to wait before `key` may do it again; 0 now. Nothing is counted."""
         now = time.monotonic()
         with self._lock:
             seen = self._seen[key]
             while seen and now - seen[0] >= 60:
                 seen.popleft()
-            if len(seen) >= self.limit:
-                return int(60 - (now - seen[0])) + 1
-            seen.append(now)
-            return 0
+            return int(60 - (now - seen[0])) + 1 if len(seen) >= self.limit else 0
+
+    def count(self, key: str) -> None:
+        with self._lock:
+            self._seen[key].append(time.monotonic())
 
 
 def _templates() -> Environment:
@@ -219,7 +239,208 @@ def create_app(home: Path, settings: WebSettings = WebSettings()) -> Starlette:
         return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"content-disposition": _attachment(filename)})
 
+    # -- the statistician ---------------------------------------------------------------------------------------
+
+    logins = RateLimit(settings.logins_per_minute)
+
+    def statistician(request: Request) -> Session | None:
+        session = store.session(request.cookies.get(COOKIE))
+        return session if session and session.kind == "statistician" else None
+
+    def to_login() -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    def checked(session: Session, form: dict) -> bool:
+        return hmac.compare_digest(str(form.get("csrf", "")), session.csrf)
+
+    async def posted(request: Request):
+        """The statistician's session and the form posted, or the 403 answer when either is not right."""
+        session = statistician(request)
+        if session is None:
+            return None, None, refused(403, "请先登录。", "Log in first.")
+        form = await request.form()
+        if not checked(session, form):
+            return None, None, refused(403, "表单已过期，请刷新页面后重试。",
+                                       "The form has expired; reload the page and try again.")
+        return session, form, None
+
+    def day_of(text: str | None) -> dt.date:
+        try:
+            return dt.date.fromisoformat(text) if text else campaign_today(ref())
+        except ValueError:
+            return campaign_today(ref())
+
+    async def login_page(request: Request) -> Response:
+        if not store.has_password():
+            return refused(503, "尚未设置统计员密码。请在服务器上运行 warmline web password。",
+                           "No statistician's password is set yet: run `warmline web password` on the server.")
+        nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        response = page("login.html", csrf=nonce, failed=request.query_params.get("failed") == "1")
+        response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict",
+                            secure=settings.secure_cookies)
+        return response
+
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        if not nonce or not hmac.compare_digest(str(form.get("csrf", "")), nonce):
+            return refused(403, "表单已过期，请重新打开登录页。", "The form has expired; open the login page again.")
+        address = request.client.host if request.client else ""
+        wait = logins.wait(address)  # only failed attempts count: a guesser is slowed, the statistician is not
+        if wait:
+            return refused(429, f"登录失败次数过多，请 {wait} 秒后再试。", f"Too many failed attempts; try again in "
+                           f"{wait} s.")
+        if not await run_in_threadpool(store.check_password, str(form.get("password", ""))):
+            logins.count(address)
+            log.info("statistician login refused")
+            return RedirectResponse("/login?failed=1", status_code=303)
+        cookie, _ = await run_in_threadpool(store.open_session, "statistician", STATISTICIAN_SESSION)
+        response = RedirectResponse("/day", status_code=303)
+        response.set_cookie(COOKIE, cookie, max_age=int(STATISTICIAN_SESSION.total_seconds()), httponly=True,
+                            samesite="strict", secure=settings.secure_cookies)
+        response.delete_cookie(LOGIN_COOKIE)
+        log.info("statistician logged in")
+        return response
+
+    async def logout(request: Request) -> Response:
+        session = statistician(request)
+        if session is not None and checked(session, await request.form()):
+            await run_in_threadpool(store.end_session, request.cookies.get(COOKIE, ""))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    async def home_page(request: Request) -> Response:
+        return RedirectResponse("/day" if statistician(request) else "/login", status_code=303)
+
+    async def day_view(request: Request, message: dict | None = None, status: int = 200) -> Response:
+        session = statistician(request)
+        if session is None:
+            return to_login()
+        day = day_of(request.query_params.get("date") or (message or {}).get("date"))
+        try:
+            shown = await run_in_threadpool(day_page, layout, ref(), day)
+        except warehouse.WarehouseOutdated as exc:
+            return page("day.html", status, session=session, day=day, shown=None, problem=str(exc), message=message,
+                        prefect_ui=settings.prefect_ui)
+        return page("day.html", status, session=session, day=day, shown=shown, problem=None, message=message,
+                    prefect_ui=settings.prefect_ui)
+
+    async def day_status_fragment(request: Request) -> Response:
+        if statistician(request) is None:
+            return Response(status_code=403)
+        shown = await run_in_threadpool(day_page, layout, ref(), day_of(request.query_params.get("date")))
+        return HTMLResponse(shown.status_html, headers={"cache-control": "no-store"})
+
+    async def publish(request: Request) -> Response:
+        session, form, refusal = await posted(request)
+        if refusal is not None:
+            return refusal
+        day = day_of(str(form.get("date", "")))
+        force, reason = form.get("force") == "1", str(form.get("reason", "")).strip()
+        if force and not reason:
+            return await day_view(request, {"date": day.isoformat(), "kind": "rejected",
+                                            "zh": "越过阻止发布的核查发布时，必须填写理由（将被记录）。",
+                                            "en": "Publishing past blocking checks needs a reason, which is recorded."},
+                                  400)
+        from flows.publish_day import gate_and_publish
+
+        try:
+            done = await run_in_threadpool(gate_and_publish, str(layout.home), day, force, reason or None)
+        except (warehouse.WarehouseOutdated, warehouse.WarehouseBusy) as exc:
+            return await day_view(request, {"date": day.isoformat(), "kind": "rejected", "zh": "未能发布。",
+                                            "en": str(exc)}, 409)
+        log.info("day %s: %s%s", day, "draft (held back)" if done.draft else "published",
+                 " past blocking checks" if done.decision.forced else "")
+        if done.draft:
+            message = {"kind": "blocked", "zh": f"{day} 未发布：{len(done.decision.blocking)} 项核查阻止发布，已生成草稿。",
+                       "en": f"{day} is not published: {len(done.decision.blocking)} blocking check(s); a draft was "
+                             "written."}
+        else:
+            message = {"kind": "loaded", "zh": f"{day} 已发布" + ("（越过阻止发布的核查，理由已记录）" if done.decision.forced
+                                                             else "") + "。",
+                       "en": f"{day} is published" + (" past its blocking checks; the reason is recorded"
+                                                      if done.decision.forced else "") + "."}
+        message["date"] = day.isoformat()
+        return await day_view(request, message)
+
+    async def bulletin_file(request: Request) -> Response:
+        if statistician(request) is None:
+            return to_login()
+        day = day_of(request.path_params["date"])
+        folder = layout.bulletins / day.isoformat()
+        wanted = request.path_params["name"]
+        # served only by exact name from the day's listing: no path from the address is ever opened
+        found = next((p for p in [*day_files(folder), *day_files(folder / "draft")]
+                      if f"{'draft/' if p.parent.name == 'draft' else ''}{p.name}" == wanted), None)
+        if found is None:
+            return refused(404, "没有这个文件。", "No such file.", statistician(request))
+        return FileResponse(found, filename=found.name)
+
+    async def headers_view(request: Request, message: dict | None = None, status: int = 200) -> Response:
+        session = statistician(request)
+        if session is None:
+            return to_login()
+        try:
+            unread, inferred = await run_in_threadpool(headers_to_review, layout)
+        except warehouse.WarehouseOutdated as exc:
+            unread, inferred, message = [], [], {"kind": "rejected", "zh": "还没有数据仓库。", "en": str(exc)}
+        indicators = [(i.code, i.name_zh) for i in ref().indicators]
+        return page("headers.html", status, session=session, unread=unread, inferred=inferred, message=message,
+                    indicators=indicators)
+
+    async def accept(request: Request) -> Response:
+        session, form, refusal = await posted(request)
+        if refusal is not None:
+            return refusal
+        header = str(form.get("header", ""))
+        ok, said = await run_in_threadpool(accept_header, layout, header, str(form.get("indicator", "")) or None,
+                                           str(form.get("item_type", "")) or None)
+        reference.clear()  # the alias is in the reference data now
+        log.info("header accepted: %s", "done" if ok else "refused")
+        message = {"kind": "loaded" if ok else "rejected", "zh": "已采纳，相关文件已重新读取。" if ok else "未能采纳。",
+                   "en": "Accepted; the files that have it were read again." if ok else "Not accepted.",
+                   "output": said}
+        return await headers_view(request, message, 200 if ok else 400)
+
+    async def file_view(request: Request) -> Response:
+        session = statistician(request)
+        if session is None:
+            return to_login()
+        detail = await run_in_threadpool(file_detail, layout, request.path_params["submission_id"])
+        if detail is None:
+            return refused(404, "没有这个文件。", "No such file.", session)
+        uploaded_as = await run_in_threadpool(store.display_name_of, detail["submission"]["file_name"])
+        return page("file.html", session=session, result=detail, uploaded_as=uploaded_as)
+
+    async def status_css(request: Request) -> Response:
+        from transforms.day.status_page import _CSS
+
+        return Response(_CSS, media_type="text/css")
+
+    docs_site = StaticFiles(directory=layout.quality / SITE, check_dir=False)
+
+    async def docs(scope, receive, send):
+        """The Data Docs site (offline copies of its scripts and styles inside it), for the statistician only."""
+        request = Request(scope)
+        if statistician(request) is None:
+            return await to_login()(scope, receive, send)
+        return await docs_site(scope, receive, send)
+
     routes = [
+        Route("/", home_page),
+        Route("/login", login_page),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/day", day_view),
+        Route("/day/status", day_status_fragment),
+        Route("/day/publish", publish, methods=["POST"]),
+        Route("/day/{date}/bulletin/{name:path}", bulletin_file),
+        Route("/headers", headers_view),
+        Route("/headers/accept", accept, methods=["POST"]),
+        Route("/files/{submission_id:str}", file_view),
+        Route("/status.css", status_css),
+        Mount("/docs", docs),
         Route("/u/{token}", open_link),
         Route("/unit", unit_page),
         Route("/unit/upload", upload, methods=["POST"]),
@@ -247,9 +468,10 @@ class SecurityHeadersAndLog:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 present = {name.lower() for name, _ in message.get("headers", [])}
+                wanted = {**SECURITY_HEADERS, "content-security-policy": DOCS_POLICY} \
+                    if scope["path"].startswith("/docs/") else SECURITY_HEADERS
                 message["headers"] = list(message.get("headers", [])) + [
-                    (name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
-                    if name.encode() not in present]
+                    (name.encode(), value.encode()) for name, value in wanted.items() if name.encode() not in present]
             await send(message)
 
         try:

@@ -212,3 +212,9 @@ class WebStore:
             row = con.execute("SELECT upload_id, unit_code, display_name, inbox_name, size, sha256, uploaded_at "
                               "FROM uploads WHERE upload_id = ? AND unit_code = ?", (upload_id, unit_code)).fetchone()
         return Upload(*row) if row else None
+
+    def display_name_of(self, inbox_name: str) -> str | None:
+        """The clerk's own name for a file that came in through the web pages; None for a file dropped otherwise."""
+        with self._connection() as con:
+            row = con.execute("SELECT display_name FROM uploads WHERE inbox_name = ?", (inbox_name,)).fetchone()
+        return row[0] if row else None
