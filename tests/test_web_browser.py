@@ -174,6 +174,11 @@ def test_the_statistician_reviews_a_header_publishes_past_a_blocking_check_and_d
     assert "已发布（越过阻止发布的核查，理由已记录）" in page.inner_text("#message")
     assert "浈江区电话确认：18日数字多报，19日为准" in page.inner_text("#status")  # the status says why
     page.screenshot(path=str(SCREENSHOTS / "statistician-day.png"), full_page=True)
+    # the status refreshes itself without a reload: the section is fetched again and replaced in place
+    page.evaluate("document.getElementById('status').setAttribute('data-marker', 'before')")
+    page.wait_for_selector("#status[data-refreshed]", timeout=30_000)
+    assert page.get_attribute("#status", "data-marker") == "before"  # the same page, not reloaded
+    assert "浈江区电话确认：18日数字多报，19日为准" in page.inner_text("#status")
     with page.expect_download() as download:
         page.click("a[href='/day/2023-12-19/bulletin/bulletin.docx']")
     saved = tmp_path / "bulletin.docx"
