@@ -364,6 +364,23 @@ def create_app(home: Path, settings: WebSettings = WebSettings()) -> Starlette:
         message["date"] = day.isoformat()
         return await day_view(request, message)
 
+    async def build_docs(request: Request) -> Response:
+        """`warmline docs` from the day page: the Data Docs pages still missing built (loads Great Expectations)."""
+        _, form, refusal = await posted(request)
+        if refusal is not None:
+            return refusal
+        from transforms.validate.data_docs import DocsNotBuilt, build_pending_pages
+
+        day = day_of(str(form.get("date", "")))
+        try:
+            built = await run_in_threadpool(build_pending_pages, layout.quality)
+        except DocsNotBuilt as exc:
+            return await day_view(request, {"date": day.isoformat(), "kind": "rejected", "zh": "校验报告页面未能生成。",
+                                            "en": str(exc)}, 500)
+        return await day_view(request, {"date": day.isoformat(), "kind": "loaded",
+                                        "zh": f"已生成 {built.built} 个校验报告页面。",
+                                        "en": f"{built.built} Data Docs page(s) built."})
+
     async def bulletin_file(request: Request) -> Response:
         if statistician(request) is None:
             return to_login()
@@ -435,6 +452,7 @@ def create_app(home: Path, settings: WebSettings = WebSettings()) -> Starlette:
         Route("/day", day_view),
         Route("/day/status", day_status_fragment),
         Route("/day/publish", publish, methods=["POST"]),
+        Route("/day/docs", build_docs, methods=["POST"]),
         Route("/day/{date}/bulletin/{name:path}", bulletin_file),
         Route("/headers", headers_view),
         Route("/headers/accept", accept, methods=["POST"]),
