@@ -953,7 +953,8 @@ def web(ctx: typer.Context,
             prefect_ui = api.removesuffix("/").removesuffix("/api") if api else (server.url if server else None)
         app_ = create_app(layout.home, WebSettings(secure_cookies=behind_tls, prefect_ui=prefect_ui))
         out.print(f"warmline web: http://{host}:{port}/ for {layout.home}; clerks open their unit's link "
-                  "(`warmline web token add UNIT` makes one); stop with Ctrl+C", soft_wrap=True)
+                  "(`warmline web token add UNIT` makes one); stop with Ctrl+C\n  uploads land in the inbox and "
+                  "are read by `warmline serve`: keep it running beside this", soft_wrap=True)
         # uvicorn's own access log would write each clerk's link, a secret, into the log: ours leaves it out
         uvicorn.run(app_, host=host, port=port, access_log=False, log_level="warning")
 
