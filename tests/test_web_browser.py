@@ -137,6 +137,12 @@ def test_the_statistician_reviews_a_header_publishes_past_a_blocking_check_and_d
     clerk = browser.new_context(locale="zh-CN").new_page()
     clerk.goto(running["links"]["浈江区"])
     assert [upload_and_wait(clerk, base, days[d]) for d in ("18", "19")] == ["loaded", "loaded"]
+    broken = write_rows(tmp_path / "浈江区12月20日.xlsx", [
+        ["填报单位：浈江区民政局", "", "统计截止日期：2023年12月20日"],
+        ["乡镇（街道）", "走访慰问户数（户）"],
+        ["合计", "很多"],
+    ])
+    assert upload_and_wait(clerk, base, broken) == "rejected"
 
     page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
     page.goto(base + "/day")
@@ -195,6 +201,13 @@ def test_the_statistician_reviews_a_header_publishes_past_a_blocking_check_and_d
     validation = page.inner_text("table.validation >> nth=0")
     assert "通过 pass" in validation and "unexpected" in validation
     page.screenshot(path=str(SCREENSHOTS / "statistician-file.png"), full_page=True)
+
+    # a rejected file: its problems, and the report the clerk was given
+    page.goto(base + "/day?date=2023-12-20")
+    page.click("table.files a")
+    assert "统计表!B3" in page.inner_text("table.issues") and "很多" in page.inner_text("table.issues")
+    page.click("#report")
+    assert "文件被退回，未计入统计" in page.inner_text("body") and "“很多”" in page.inner_text("body")
 
     # the Data Docs pages built from the day page, then served by warmline with every request outside it refused
     page.goto(base + "/day?date=2023-12-19")

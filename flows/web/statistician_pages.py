@@ -210,6 +210,19 @@ def routes(site: Site) -> list:
         uploaded_as = await run_in_threadpool(store.display_name_of, detail["submission"]["file_name"])
         return page("file.html", session=session, result=detail, uploaded_as=uploaded_as)
 
+    async def rejection_report(request: Request) -> Response:
+        """A rejected file's report, as `warmline run` wrote it for the clerk (data/raw/rejected/)."""
+        if statistician(request) is None:
+            return to_login()
+        detail = await run_in_threadpool(file_detail, layout, request.path_params["submission_id"])
+        recorded = (detail or {}).get("submission", {}).get("report_path")
+        report = (layout.home / recorded).resolve() if recorded else None
+        # only a report inside the rejected folder is served, whatever the warehouse says
+        if report is None or not report.is_relative_to(layout.rejected.resolve()) or not report.is_file():
+            return refused(404, "这个文件没有退回报告。", "This file has no rejection report.", statistician(request))
+        return FileResponse(report, media_type="text/plain; charset=utf-8", filename=report.name,
+                            content_disposition_type="inline")
+
     async def status_css(request: Request) -> Response:
         from transforms.day.status_page import _CSS
 
@@ -237,6 +250,7 @@ def routes(site: Site) -> list:
         Route("/headers", headers_view),
         Route("/headers/accept", accept, methods=["POST"]),
         Route("/files/{submission_id:str}", file_view),
+        Route("/files/{submission_id:str}/report.txt", rejection_report),
         Route("/status.css", status_css),
         Mount("/docs", docs),
     ]
