@@ -27,15 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generate import generate, write_reference  # noqa: E402
 
 from transforms.core.layout import Layout  # noqa: E402
-from transforms.core.memory import release_free_memory  # noqa: E402
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from transforms.core.memory import release_free_memory, resident_mib  # noqa: E402
 
 
 def slope_per_100(samples: list[tuple[int, float]]) -> float:
@@ -75,7 +67,7 @@ def main() -> None:
             tracemalloc.start(12)
         warm_up(str(layout.home))
         ingestor = ingestor_for(str(layout.home))
-        print(f"{len(files)} files; after warming up: {rss_mib():.0f} MiB", flush=True)
+        print(f"{len(files)} files; after warming up: {resident_mib():.0f} MiB", flush=True)
         samples, started = [], time.perf_counter()
         def one_file(landed: Path) -> None:
             con = warehouse.connect(layout.warehouse)
@@ -101,7 +93,7 @@ def main() -> None:
             else:
                 one_file(landed)
             if n % 100 == 0:
-                samples.append((n, rss_mib()))
+                samples.append((n, resident_mib()))
                 traced = f", Python's own {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MiB" if args.trace else ""
                 print(f"  after {n:5d} files: {samples[-1][1]:.0f} MiB{traced}", flush=True)
             if args.trace and n == 200:

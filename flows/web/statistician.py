@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.web.uploads import Outcome, read_outcome, receipt
 from transforms import warehouse
 from transforms.core.layout import Layout
 from transforms.core.reference import Reference
@@ -31,7 +32,6 @@ class DayPage:
     files: list[dict]  # the files of the day, in the order received
     bulletin_files: list[Path]
     draft_files: list[Path]
-    docs_built: bool
     unbuilt: int
 
 
@@ -39,7 +39,6 @@ def day_page(layout: Layout, ref: Reference, day: dt.date) -> DayPage:
     """The day's status read now (status.html written again, as `warmline status` does) and its bulletin files."""
     from transforms.day.status_page import render_status_page, status_folder
     from transforms.day.status_report import status_report
-
     from transforms.validate.data_docs import docs_index
 
     now = dt.datetime.now(ref.campaign.timezone)
@@ -50,8 +49,7 @@ def day_page(layout: Layout, ref: Reference, day: dt.date) -> DayPage:
     body = html[html.index("<body>") + len("<body>"):html.rindex("</body>")]
     body = re.sub(r'href="(?![a-z]+:|/|#)', 'href="/docs/', body)
     folder = status_folder(layout.bulletins, day)
-    return DayPage(body, report.status.files, day_files(folder), day_files(folder / "draft"), report.docs is not None,
-                   report.unbuilt)
+    return DayPage(body, report.status.files, day_files(folder), day_files(folder / "draft"), report.unbuilt)
 
 
 def day_files(folder: Path) -> list[Path]:
@@ -84,30 +82,33 @@ def accept_header(layout: Layout, header: str, indicator: str | None, item_type:
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
-def file_detail(layout: Layout, submission_id: str) -> dict | None:
-    """One file on record: its receipt, figures, problems, headers and unread cells (from the analysts' copy), and
-    its validation results as Great Expectations stored them."""
-    from flows.web.uploads import with_fixes
+def file_detail(layout: Layout, submission_id: str) -> tuple[Outcome, list[dict]] | None:
+    """One file on record, read from the warehouse: its receipt, figures, problems, headers and unread cells, and
+    its validation results as Great Expectations stored them; None when there is no such file."""
     from transforms.validate.data_docs import split_kept_batches, stored_validations, validations_of
 
     con = warehouse.open_read_only(layout.warehouse)
     try:
-        found = warehouse.rows(con, "file_receipt", {"submission_id": submission_id})
-        if not found:
-            return None
-        key = {"submission_id": submission_id}
-        detail = {"submission": found[0], "figures": warehouse.rows(con, "upload_figures", key),
-                  "issues": with_fixes(warehouse.rows(con, "upload_issues", key)),
-                  "headers": warehouse.rows(con, "upload_headers", key),
-                  "unmapped": warehouse.rows(con, "upload_unmapped_cells", key)}
+        detail = read_outcome(con, submission_id=submission_id)
     finally:
         con.close()
+    if detail.submission is None:
+        return None
     split_kept_batches(layout.quality)  # a batch's results split per file, as `warmline status` does
-    receipt = detail["submission"]
-    detail["validations"] = [validation_summary(v.result) for v in validations_of(
-        stored_validations(layout.quality), receipt["unit_code"], receipt["as_of_date"], receipt["received_at"],
-        receipt["processed_at"])]
-    return detail
+    on_record = detail.submission
+    return detail, [validation_summary(v.result) for v in validations_of(
+        stored_validations(layout.quality), on_record["unit_code"], on_record["as_of_date"],
+        on_record["received_at"], on_record["processed_at"])]
+
+
+def report_of(layout: Layout, submission_id: str) -> str | None:
+    """The rejection report a file on record was given (its path under the home), or None."""
+    con = warehouse.open_read_only(layout.warehouse)
+    try:
+        on_record = receipt(con, submission_id=submission_id)
+    finally:
+        con.close()
+    return on_record["report_path"] if on_record else None
 
 
 def validation_summary(path: Path) -> dict:

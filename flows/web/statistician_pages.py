@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from flows.web.guard import RateLimit, log
 from flows.web.site import COOKIE, LOGIN_COOKIE, STATISTICIAN_SESSION, Site
 from flows.web.statistician import (accept_header, campaign_today, day_files, day_page, file_detail,
-                                    headers_to_review)
+                                    headers_to_review, report_of)
 from flows.web.store import Session
 from transforms import warehouse
 from transforms.validate.data_docs import SITE
@@ -204,18 +204,18 @@ def routes(site: Site) -> list:
         session = statistician(request)
         if session is None:
             return to_login()
-        detail = await run_in_threadpool(file_detail, layout, request.path_params["submission_id"])
-        if detail is None:
+        found = await run_in_threadpool(file_detail, layout, request.path_params["submission_id"])
+        if found is None:
             return refused(404, "没有这个文件。", "No such file.", session)
-        uploaded_as = await run_in_threadpool(store.display_name_of, detail["submission"]["file_name"])
-        return page("file.html", session=session, result=detail, uploaded_as=uploaded_as)
+        detail, validations = found
+        uploaded_as = await run_in_threadpool(store.display_name_of, detail.submission["file_name"])
+        return page("file.html", session=session, result=detail, validations=validations, uploaded_as=uploaded_as)
 
     async def rejection_report(request: Request) -> Response:
         """A rejected file's report, as `warmline run` wrote it for the clerk (data/raw/rejected/)."""
         if statistician(request) is None:
             return to_login()
-        detail = await run_in_threadpool(file_detail, layout, request.path_params["submission_id"])
-        recorded = (detail or {}).get("submission", {}).get("report_path")
+        recorded = await run_in_threadpool(report_of, layout, request.path_params["submission_id"])
         report = (layout.home / recorded).resolve() if recorded else None
         # only a report inside the rejected folder is served, whatever the warehouse says
         if report is None or not report.is_relative_to(layout.rejected.resolve()) or not report.is_file():

@@ -164,16 +164,27 @@ def outcome(layout: Layout, inbox_name: str) -> Outcome:
         return Outcome(None)
     con = warehouse.connect(layout.analytics, read_only=True, wait_seconds=5)
     try:
-        found = warehouse.rows(con, "upload_submission", {"file_name": inbox_name})
-        if not found:
-            return Outcome(None)
-        submission = found[0]
-        key = {"submission_id": submission["submission_id"]}
-        return Outcome(submission, warehouse.rows(con, "upload_figures", key), with_fixes(
-            warehouse.rows(con, "upload_issues", key)), warehouse.rows(con, "upload_headers", key),
-            warehouse.rows(con, "upload_unmapped_cells", key))
+        return read_outcome(con, file_name=inbox_name)
     finally:
         con.close()
+
+
+def receipt(con, submission_id: str | None = None, file_name: str | None = None) -> dict | None:
+    """A file's receipt, by its submission id or its name in the inbox; None when it is not on record."""
+    found = warehouse.rows(con, "file_receipt", {"submission_id": submission_id, "file_name": file_name})
+    return found[0] if found else None
+
+
+def read_outcome(con, submission_id: str | None = None, file_name: str | None = None) -> Outcome:
+    """A file's receipt with its figures, problems (each with its fix), headers to check and unread cells, from
+    the warehouse or the analysts' copy `con` is open on."""
+    submission = receipt(con, submission_id, file_name)
+    if submission is None:
+        return Outcome(None)
+    key = {"submission_id": submission["submission_id"]}
+    return Outcome(submission, warehouse.rows(con, "upload_figures", key),
+                   with_fixes(warehouse.rows(con, "upload_issues", key)), warehouse.rows(con, "upload_headers", key),
+                   warehouse.rows(con, "upload_unmapped_cells", key))
 
 
 def states(layout: Layout, inbox_names: list[str]) -> dict[str, str]:
