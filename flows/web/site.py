@@ -16,6 +16,7 @@ from transforms.core.display import plain_number
 from transforms.core.figures import APPROX, AT_LEAST, EXACT, UNSPECIFIED
 from transforms.core.layout import Layout
 from transforms.core.reference import Reference, load_reference
+from transforms.warehouse.unread import REASONS
 
 HERE = Path(__file__).parent
 COOKIE = "warmline_session"
@@ -48,6 +49,8 @@ def _templates() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(STATES=STATES)
     env.filters["figure"] = _figure
+    # why a header or a cell was not read, in words (as the status page and `warmline status` say it)
+    env.filters["reason_words"] = lambda code: REASONS.get(code, (code or "", ""))
     return env
 
 
